@@ -1,0 +1,96 @@
+"""Staff roles and what each may do: the single source of the permission matrix in README.md.
+
+Roles are Django groups (Admin, Manager, Agent). A user with no staff flag is a portal
+customer and has no role-based access at all. Model permissions (used by admin and the API)
+are granted to the groups by ``sync_role_permissions``, which runs after every migrate so
+that models added by later migrations get their grants too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django.contrib.auth.base_user import AbstractBaseUser
+    from django.contrib.auth.models import AnonymousUser
+
+
+class Role(models.TextChoices):
+    ADMIN = "Admin", _("Admin")
+    MANAGER = "Manager", _("Manager")
+    AGENT = "Agent", _("Agent")
+    CUSTOMER = "Customer", _("Customer")
+
+
+STAFF_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
+MANAGER_ROLES = (Role.ADMIN, Role.MANAGER)
+
+# Apps whose records the roles work with (admin and API model permissions).
+DOMAIN_APPS = ("crm", "loyalty", "feedback", "analytics")
+# Models only an Admin may change: accounts and roles.
+ADMIN_ONLY_MODELS = {"user", "group", "permission", "token", "tokenproxy"}
+# Models an Agent may add and change (never delete). Later issues add theirs here.
+AGENT_WRITABLE_MODELS = {
+    "contact",
+    "company",
+    "tag",
+    "interaction",
+    "task",
+    "ticket",
+    "ticketmessage",
+}
+
+
+def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
+    """The role that decides what ``user`` may do; None for anonymous visitors."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if (cached := getattr(user, "_rapport_role", None)) is not None:
+        return cached  # one groups query per request, however often the role is asked
+    role = Role.AGENT  # a staff flag without a group gets the lowest staff role
+    if not getattr(user, "is_staff", False):
+        role = Role.CUSTOMER
+    elif getattr(user, "is_superuser", False):
+        role = Role.ADMIN
+    else:
+        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        role = next((r for r in STAFF_ROLES if r.value in names), Role.AGENT)
+    user._rapport_role = role  # type: ignore[union-attr]
+    return role
+
+
+def role_grants(role: Role, *, app_label: str, codename: str) -> bool:
+    """Whether ``role``'s group holds the model permission ``app_label.codename``."""
+    action, _sep, model = codename.partition("_")
+    if role == Role.ADMIN:
+        return True
+    if model in ADMIN_ONLY_MODELS or app_label not in DOMAIN_APPS:
+        return role == Role.MANAGER and codename == "view_user"
+    if role == Role.MANAGER:
+        return True
+    if role == Role.AGENT:
+        return action == "view" or (
+            action in {"add", "change"} and model in AGENT_WRITABLE_MODELS
+        )
+    return False
+
+
+def sync_role_permissions() -> None:
+    """Create the three staff groups and give each exactly the permissions ``role_grants`` allows."""
+    from django.contrib.auth.models import Group, Permission
+
+    permissions = list(Permission.objects.select_related("content_type"))
+    for role in STAFF_ROLES:
+        group, _created = Group.objects.get_or_create(name=role.value)
+        group.permissions.set(
+            [
+                p
+                for p in permissions
+                if role_grants(
+                    role, app_label=p.content_type.app_label, codename=p.codename
+                )
+            ]
+        )

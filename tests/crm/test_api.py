@@ -1,0 +1,76 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+
+from config.api import exception_handler
+
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
+
+
+def test_token_authentication_identifies_the_staff_user(api_client, agent):
+    token = Token.objects.create(user=agent)
+    response = api_client.get(
+        reverse("api:me"), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["email"] == agent.email
+    assert body["role"] == "Agent"
+
+
+def test_a_customers_token_is_refused(api_client, customer_a):
+    token = Token.objects.create(user=customer_a)
+    response = api_client.get(
+        reverse("api:me"), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 403
+
+
+def test_a_wrong_token_gets_401_with_a_json_error(api_client):
+    response = api_client.get(
+        reverse("api:me"), HTTP_AUTHORIZATION="Token not-a-real-token"
+    )
+    assert response.status_code == 401
+    assert "detail" in response.json()
+
+
+def test_session_authentication_works_for_the_browser(client, manager):
+    client.force_login(manager)
+    assert client.get(reverse("api:me")).json()["role"] == "Manager"
+
+
+def test_me_is_two_queries(api_client, agent, django_assert_num_queries):
+    api_client.force_authenticate(agent)
+    with django_assert_num_queries(
+        1
+    ):  # the role's groups; the user comes with authentication
+        response = api_client.get(reverse("api:me"))
+    assert response.status_code == 200
+
+
+def test_openapi_schema_is_served_and_documents_me(client, agent):
+    client.force_login(agent)
+    response = client.get("/api/schema/?format=json")
+    assert response.status_code == 200
+    schema = response.json()
+    assert schema["openapi"].startswith("3.")
+    assert "/api/v1/me/" in schema["paths"]
+
+
+def test_api_docs_use_local_assets_only(client, agent):
+    client.force_login(agent)
+    html = client.get("/api/docs/").content.decode()
+    assert "swagger-ui" in html
+    assert "cdn." not in html
+    assert "unpkg" not in html
+
+
+def test_service_validation_errors_become_400_naming_each_field():
+    response = exception_handler(
+        ValidationError({"email": ["Enter a valid email address."]}), {}
+    )
+    assert response.status_code == 400
+    assert response.data == {"email": ["Enter a valid email address."]}
+    response = exception_handler(ValidationError("Not enough points."), {})
+    assert response.data == {"detail": ["Not enough points."]}
