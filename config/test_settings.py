@@ -9,6 +9,7 @@ os.environ.setdefault(
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rapport")
 
 from config.settings import *  # noqa: F403
+from config.settings import STORAGES, env
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
