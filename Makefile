@@ -55,6 +55,7 @@ messages: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	DEBUG=true $(VENV)/bin/mypy .
 	DEBUG=true $(MANAGE) makemigrations --check --dry-run
 
 format: install

@@ -14,8 +14,9 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
-    from django.contrib.auth.base_user import AbstractBaseUser
     from django.contrib.auth.models import AnonymousUser
+
+    from crm.models import User
 
 
 class Role(models.TextChoices):
@@ -44,7 +45,7 @@ AGENT_WRITABLE_MODELS = {
 }
 
 
-def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
+def role_of(user: User | AnonymousUser) -> Role | None:
     """The role that decides what ``user`` may do; None for anonymous visitors."""
     if not user.is_authenticated or not user.is_active:
         return None
@@ -56,9 +57,9 @@ def role_of(user: AbstractBaseUser | AnonymousUser) -> Role | None:
     elif getattr(user, "is_superuser", False):
         role = Role.ADMIN
     else:
-        names = set(user.groups.values_list("name", flat=True))  # type: ignore[union-attr]
+        names = set(user.groups.values_list("name", flat=True))
         role = next((r for r in STAFF_ROLES if r.value in names), Role.AGENT)
-    user._rapport_role = role  # type: ignore[union-attr]
+    setattr(user, "_rapport_role", role)  # noqa: B010 (a per-request cache, not a field)
     return role
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth import views as auth_views
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils.functional import Promise
 from django.utils.translation import check_for_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -14,7 +15,7 @@ from django.views.i18n import set_language
 
 from crm import selectors
 from crm.forms import StaffAuthenticationForm
-from crm.permissions import staff_required
+from crm.permissions import AuthenticatedRequest, staff_required
 from crm.services import user_set_language
 
 
@@ -25,14 +26,18 @@ class StaffLoginView(auth_views.LoginView):
 
 
 @staff_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     return render(
         request, "crm/home.html", {"summary": selectors.home_summary(user=request.user)}
     )
 
 
 def coming_soon(
-    request: HttpRequest, *, title: str, lead: str, features: list[Any]
+    request: HttpRequest,
+    *,
+    title: str | Promise,
+    lead: str | Promise,
+    features: list[Any],
 ) -> HttpResponse:
     """A section of the shell whose issue has not landed yet; each app calls this for its pages."""
     return render(
@@ -81,7 +86,7 @@ def language_switch(request: HttpRequest) -> HttpResponse:
         and check_for_language(language)
         and language in dict(settings.LANGUAGES)
     ):
-        user_set_language(user=request.user, language=language)  # type: ignore[arg-type]
+        user_set_language(user=request.user, language=language)
     return set_language(request)
 
 

@@ -41,6 +41,6 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     """The customer's portal; anonymous visitors get the sign-in page at the same address."""
     if not request.user.is_authenticated:
         return redirect("portal:login")
-    if request.user.role != Role.CUSTOMER:  # type: ignore[union-attr]
+    if request.user.role != Role.CUSTOMER:
         raise PermissionDenied
     return render(request, "loyalty/portal/home.html")
