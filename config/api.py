@@ -8,7 +8,7 @@ from rest_framework import exceptions, routers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from crm.api import MeView
+from crm.api.users import MeView
 
 router = routers.DefaultRouter()
 # Each app registers its viewsets here as its issue lands, e.g.:

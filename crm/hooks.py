@@ -34,3 +34,15 @@ class Hook(Generic[F]):
 
 # seed(*, stdout_write) -> None: adds an app's demo data after crm's; must be idempotent.
 demo_seeders: Hook[Callable[..., None]] = Hook("demo_seeders")
+
+# fn(*, purchase_id: int) -> None: called inside the recording transaction, after the purchase
+# row exists (loyalty earns points here, atomically with the purchase).
+purchase_recorded: Hook[Callable[..., None]] = Hook("purchase_recorded")
+# fn(*, refund_id: int) -> None: likewise for a refund (loyalty reverses the refunded part's points).
+purchase_refunded: Hook[Callable[..., None]] = Hook("purchase_refunded")
+# fn(*, survivor_id: int, merged_id: int) -> None: move this app's rows from merged to survivor,
+# inside the merge transaction, before the merged contact is deleted.
+contact_merged: Hook[Callable[..., None]] = Hook("contact_merged")
+# fn(*, contact_id: int, kinds: set[str] | None, before: datetime | None, limit: int)
+#   -> list[crm.timeline.TimelineEntry]: this app's newest entries for the contact's timeline.
+timeline_sources: Hook[Callable[..., list[Any]]] = Hook("timeline_sources")

@@ -1,159 +1,25 @@
-"""Core CRM records: staff and portal users, companies and contacts."""
+"""Companies, tags, contacts and their consent: the customer record every team shares."""
 
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.auth.models import (
-    AbstractBaseUser,
-    BaseUserManager,
-    PermissionsMixin,
-)
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
-from django.utils import timezone as django_timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 from timezone_field import TimeZoneField
 
-from crm.roles import Role, role_of
+from crm.models.base import TimeStampedModel
+from crm.models.users import person_name
 
-
-class TimeStampedModel(models.Model):
-    """Adds ``created_at`` and ``updated_at`` to every row that inherits it."""
-
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    updated_at = models.DateTimeField(_("updated"), auto_now=True)
-
-    class Meta:
-        abstract = True
-
-
-# Languages that write the family name first; Korean writes it without a space (홍길동).
-FAMILY_NAME_FIRST = {
-    "ko": "",
-    "ja": " ",
-    "zh-hans": "",
-    "zh-hant": "",
-    "hu": " ",
-    "vi": " ",
-}
-
-
-def person_name(*, given_name: str, family_name: str, language: str) -> str:
-    """A person's full name in the order their language writes it (홍길동, Anna Schmidt)."""
-    if (separator := FAMILY_NAME_FIRST.get(language)) is not None:
-        return f"{family_name}{separator}{given_name}".strip()
-    return f"{given_name} {family_name}".strip()
-
-
-class UserManager(BaseUserManager["User"]):
-    use_in_migrations = True
-
-    def get_by_natural_key(self, username: str | None) -> User:
-        # Email addresses are matched case-insensitively at sign-in.
-        return self.get(email__iexact=(username or "").strip())
-
-    def create_user(
-        self, email: str, password: str | None = None, **extra: object
-    ) -> User:
-        if not email:
-            raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra)
-        user.set_password(password)
-        user.save(using=self._db)
-        return user
-
-    def create_superuser(
-        self, email: str, password: str | None = None, **extra: object
-    ) -> User:
-        extra.setdefault("is_staff", True)
-        extra.setdefault("is_superuser", True)
-        return self.create_user(email, password, **extra)
-
-
-class User(AbstractBaseUser, PermissionsMixin):
-    """Someone who signs in: staff (Admin/Manager/Agent group) or a portal customer (no staff flag)."""
-
-    email = models.EmailField(_("email address"), unique=True)
-    given_name = models.CharField(_("given name"), max_length=150, blank=True)
-    family_name = models.CharField(_("family name"), max_length=150, blank=True)
-    language = models.CharField(
-        _("language"),
-        max_length=10,
-        choices=settings.LANGUAGES,
-        blank=True,
-        help_text=_("Empty means the browser's language."),
-    )
-    timezone = TimeZoneField(
-        _("time zone"),
-        blank=True,
-        null=True,
-        use_pytz=False,
-        help_text=_("Empty means the company's default time zone."),
-    )
-    is_staff = models.BooleanField(
-        _("staff"),
-        default=False,
-        help_text=_("Staff sign in to the CRM; customers use the portal."),
-    )
-    is_active = models.BooleanField(_("active"), default=True)
-    date_joined = models.DateTimeField(_("date joined"), default=django_timezone.now)
-
-    objects = UserManager()
-
-    USERNAME_FIELD = "email"
-    EMAIL_FIELD = "email"
-    REQUIRED_FIELDS = []
-
-    class Meta:
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
-        constraints = [
-            models.UniqueConstraint(
-                Lower("email"),
-                name="crm_user_email_ci_unique",
-                violation_error_message=_(
-                    "A user with this email address already exists."
-                ),
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.display_name
-
-    def clean(self) -> None:
-        super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
-
-    @property
-    def display_name(self) -> str:
-        return (
-            person_name(
-                given_name=self.given_name,
-                family_name=self.family_name,
-                language=self.language,
-            )
-            or self.email
-        )
-
-    def get_full_name(self) -> str:
-        return self.display_name
-
-    def get_short_name(self) -> str:
-        return self.given_name or self.email
-
-    @property
-    def role(self) -> Role | None:
-        """Admin, Manager, Agent or Customer: the group that decides what this user may do."""
-        return role_of(self)
-
-    @property
-    def is_customer(self) -> bool:
-        return self.role == Role.CUSTOMER
+if TYPE_CHECKING:
+    from crm.models.users import User
 
 
 class Company(TimeStampedModel):
@@ -175,7 +41,7 @@ class Company(TimeStampedModel):
     class Meta:
         verbose_name = _("company")
         verbose_name_plural = _("companies")
-        ordering = ["name"]
+        ordering = ["name", "id"]
         indexes = [models.Index(Lower("name"), name="crm_company_name_ci")]
 
     def __str__(self) -> str:
@@ -201,6 +67,20 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ContactQuerySet(models.QuerySet["Contact"]):
+    def visible_to(self, user: User) -> ContactQuerySet:
+        """Every staff role sees every contact; customers and anonymous users see none."""
+        from crm.roles import STAFF_ROLES, role_of
+
+        return self if role_of(user) in STAFF_ROLES else self.none()
+
+    def customers_at(self, moment: dt.datetime) -> ContactQuerySet:
+        """Customers at ``moment`` (DESIGN §5): customer_since ≤ t and not churned by t."""
+        return self.filter(customer_since__lte=moment).filter(
+            models.Q(churned_at__isnull=True) | models.Q(churned_at__gt=moment)
+        )
 
 
 class Contact(TimeStampedModel):
@@ -290,6 +170,12 @@ class Contact(TimeStampedModel):
         related_name="contact",
         verbose_name=_("portal account"),
     )
+    # Lower-cased names in both orders, email, phone digits and company name, kept by the
+    # contact services: one trigram-indexed column makes "홍길동", "gildong hong" or a phone
+    # fragment one index scan at a million contacts.
+    search_text = models.TextField(editable=False, default="")
+
+    objects = ContactQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("contact")
@@ -332,10 +218,22 @@ class Contact(TimeStampedModel):
                 fields=["owner", "lifecycle_stage"], name="crm_contact_owner_stage"
             ),
             models.Index(fields=["country"], name="crm_contact_country"),
+            models.Index(fields=["language"], name="crm_contact_language"),
+            models.Index(fields=["created_at", "id"], name="crm_contact_created"),
+            models.Index(fields=["last_purchase_at"], name="crm_contact_last_purchase"),
+            models.Index(fields=["customer_since"], name="crm_contact_customer_since"),
+            models.Index(fields=["phone"], name="crm_contact_phone"),
+            # Emails are stored lower-cased by the services, so lookups use this plain index.
+            models.Index(fields=["email"], name="crm_contact_email"),
         ]
 
     def __str__(self) -> str:
         return self.display_name
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("crm:contact", args=[self.pk])
 
     @property
     def display_name(self) -> str:
@@ -355,6 +253,34 @@ class Contact(TimeStampedModel):
             return None
         return dt.date(self.birth_year or 2000, self.birth_month, self.birth_day)
 
+    @property
+    def birthday_iso(self) -> str | None:
+        """``YYYY-MM-DD``, or ``--MM-DD`` when the year is unknown (vCard/ISO 8601 style)."""
+        if self.birth_month is None or self.birth_day is None:
+            return None
+        if self.birth_year:
+            return f"{self.birth_year:04d}-{self.birth_month:02d}-{self.birth_day:02d}"
+        return f"--{self.birth_month:02d}-{self.birth_day:02d}"
+
+    @property
+    def effective_timezone(self) -> zoneinfo.ZoneInfo:
+        """The contact's time zone, or the company default (``TIME_ZONE``) when unknown."""
+        return self.timezone or zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+    def build_search_text(self) -> str:
+        parts = [
+            self.given_name,
+            self.family_name,
+            f"{self.family_name}{self.given_name}",
+            f"{self.given_name} {self.family_name}",
+            self.email,
+            str(self.phone or "").lstrip("+"),
+            self.company.name if self.company_id and self.company else "",
+        ]
+        if self.phone and getattr(self.phone, "national_number", None):
+            parts.append("0" + str(self.phone.national_number))
+        return " ".join(p.strip().lower() for p in parts if p and p.strip())
+
     def clean(self) -> None:
         super().clean()
         if not (self.given_name.strip() or self.family_name.strip()):
@@ -372,3 +298,51 @@ class Contact(TimeStampedModel):
                 raise ValidationError(
                     {"birth_day": _("This day does not exist in that month.")}
                 ) from None
+
+
+class Consent(models.Model):
+    """A contact's current yes/no for one purpose, with who set it, when and from where.
+
+    Outreach reads this before every message. (The full history is the privacy issue's ledger.)
+    """
+
+    class Purpose(models.TextChoices):
+        MARKETING_EMAIL = "marketing_email", _("Marketing email")
+        SMS = "sms", _("SMS")
+        SURVEYS = "surveys", _("Surveys")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        API = "api", _("API")
+        IMPORT = "import", _("Import")
+        PORTAL = "portal", _("Portal")
+        UNSUBSCRIBE = "unsubscribe", _("Unsubscribe link")
+
+    contact = models.ForeignKey(
+        Contact, models.CASCADE, related_name="consents", verbose_name=_("contact")
+    )
+    purpose = models.CharField(_("purpose"), max_length=30, choices=Purpose.choices)
+    granted = models.BooleanField(_("granted"))
+    source = models.CharField(_("source"), max_length=20, choices=Source.choices)
+    changed_at = models.DateTimeField(_("changed"))
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("changed by"),
+    )
+    ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contact", "purpose"], name="crm_consent_one_per_purpose"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}:{self.purpose}={self.granted}"

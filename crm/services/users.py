@@ -1,4 +1,4 @@
-"""Every write of the crm app. Keyword-only, one transaction each, ``ValidationError`` on bad input."""
+"""Users and roles: staff accounts, portal customers and API tokens."""
 
 from __future__ import annotations
 

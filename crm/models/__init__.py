@@ -1,0 +1,32 @@
+"""crm models, one module per concern; import them from ``crm.models``."""
+
+from crm.models.activity import ContactMerge, Interaction, Task
+from crm.models.base import TimeStampedModel
+from crm.models.commerce import ExchangeRate, Purchase, Refund
+from crm.models.contacts import Company, Consent, Contact, Tag
+from crm.models.idempotency import IdempotencyRecord
+from crm.models.imports import ImportJob, ImportRejection
+from crm.models.segments import Segment
+from crm.models.users import FAMILY_NAME_FIRST, User, UserManager, person_name
+
+__all__ = [
+    "FAMILY_NAME_FIRST",
+    "Company",
+    "Consent",
+    "Contact",
+    "ContactMerge",
+    "ExchangeRate",
+    "IdempotencyRecord",
+    "ImportJob",
+    "ImportRejection",
+    "Interaction",
+    "Purchase",
+    "Refund",
+    "Segment",
+    "Tag",
+    "Task",
+    "TimeStampedModel",
+    "User",
+    "UserManager",
+    "person_name",
+]

@@ -1,0 +1,176 @@
+"""The contact timeline: one newest-first stream merged from every app's sources.
+
+Each source (crm's own below; loyalty, feedback and outreach through ``hooks.timeline_sources``)
+returns at most ``limit`` entries older than ``before``; the merge keeps the newest ``limit``.
+A page is therefore at most one indexed query per source, at any depth.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+
+from crm import hooks
+from crm.models import Contact, ContactMerge, Interaction, Purchase, Refund, Task
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One item on a contact's timeline, in a shape every app can produce."""
+
+    kind: str  # e.g. "call", "purchase", "refund", "task", "merge", "points", "ticket"
+    occurred_at: dt.datetime
+    title: str
+    body: str = ""
+    source: str = "crm"
+    object_id: int | None = None
+    actor: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+# Kinds staff can filter the timeline by; other apps' kinds are added by their sources.
+TIMELINE_KINDS = {
+    **{kind.value: kind.label for kind in Interaction.Kind},
+    "purchase": _("Purchase"),
+    "refund": _("Refund"),
+    "task": _("Task"),
+    "merge": _("Merge"),
+}
+
+
+def _window(qs: Any, field_name: str, before: dt.datetime | None, limit: int) -> Any:
+    if before is not None:
+        qs = qs.filter(**{f"{field_name}__lt": before})
+    return qs.order_by(f"-{field_name}", "-id")[:limit]
+
+
+def _crm_entries(
+    *, contact_id: int, kinds: set[str] | None, before: dt.datetime | None, limit: int
+) -> list[TimelineEntry]:
+    entries: list[TimelineEntry] = []
+    interaction_kinds = {k.value for k in Interaction.Kind}
+    wanted = interaction_kinds if kinds is None else kinds & interaction_kinds
+    if wanted:
+        qs = Interaction.objects.filter(
+            contact_id=contact_id, kind__in=wanted
+        ).select_related("author")
+        for item in _window(qs, "occurred_at", before, limit):
+            entries.append(
+                TimelineEntry(
+                    kind=item.kind,
+                    occurred_at=item.occurred_at,
+                    title=item.subject or str(item.get_kind_display()),
+                    body=item.body,
+                    object_id=item.pk,
+                    actor=item.author.display_name if item.author else "",
+                    data={
+                        "direction": item.direction,
+                        "direction_label": str(item.get_direction_display()),
+                        "duration_seconds": item.duration_seconds,
+                    },
+                )
+            )
+    if kinds is None or "purchase" in kinds:
+        for purchase in _window(
+            Purchase.objects.filter(contact_id=contact_id), "occurred_at", before, limit
+        ):
+            entries.append(
+                TimelineEntry(
+                    kind="purchase",
+                    occurred_at=purchase.occurred_at,
+                    title=str(_("Purchase")),
+                    object_id=purchase.pk,
+                    data={
+                        "amount": str(purchase.amount),
+                        "currency": purchase.currency,
+                        "amount_base": str(purchase.amount_base),
+                        "base_currency": purchase.base_currency,
+                        "refunded_amount": str(purchase.refunded_amount),
+                        "external_id": purchase.external_id,
+                    },
+                )
+            )
+    if kinds is None or "refund" in kinds:
+        refunds = Refund.objects.filter(purchase__contact_id=contact_id).select_related(
+            "purchase"
+        )
+        for refund in _window(refunds, "occurred_at", before, limit):
+            entries.append(
+                TimelineEntry(
+                    kind="refund",
+                    occurred_at=refund.occurred_at,
+                    title=str(_("Refund")),
+                    body=refund.reason,
+                    object_id=refund.pk,
+                    data={
+                        "amount": str(refund.amount),
+                        "currency": refund.purchase.currency,
+                        "purchase_id": refund.purchase_id,
+                    },
+                )
+            )
+    if kinds is None or "task" in kinds:
+        tasks = Task.objects.filter(contact_id=contact_id).select_related("assignee")
+        for task in _window(tasks, "created_at", before, limit):
+            entries.append(
+                TimelineEntry(
+                    kind="task",
+                    occurred_at=task.created_at,
+                    title=task.title,
+                    body=task.notes,
+                    object_id=task.pk,
+                    actor=task.assignee.display_name,
+                    data={
+                        "due_at": task.due_at.isoformat(),
+                        "completed": task.completed_at is not None,
+                    },
+                )
+            )
+    if kinds is None or "merge" in kinds:
+        for merge in _window(
+            ContactMerge.objects.filter(survivor_id=contact_id).select_related(
+                "merged_by"
+            ),
+            "merged_at",
+            before,
+            limit,
+        ):
+            entries.append(
+                TimelineEntry(
+                    kind="merge",
+                    occurred_at=merge.merged_at,
+                    title=str(_("Merged with %(name)s") % {"name": merge.merged_name}),
+                    object_id=merge.pk,
+                    actor=merge.merged_by.display_name if merge.merged_by else "",
+                    data={
+                        "merged_contact_id": merge.merged_contact_id,
+                        "merged_email": merge.merged_email,
+                    },
+                )
+            )
+    return entries
+
+
+def contact_timeline(
+    *,
+    contact: Contact,
+    kinds: set[str] | None = None,
+    before: dt.datetime | None = None,
+    limit: int = 50,
+) -> list[TimelineEntry]:
+    """The newest ``limit`` entries older than ``before`` across every source, newest first."""
+    streams = [
+        _crm_entries(contact_id=contact.pk, kinds=kinds, before=before, limit=limit)
+    ]
+    streams += [
+        source(contact_id=contact.pk, kinds=kinds, before=before, limit=limit)
+        for source in hooks.timeline_sources
+    ]
+    entries = [entry for stream in streams for entry in stream]
+    return heapq.nlargest(
+        limit, entries, key=lambda e: (e.occurred_at, e.object_id or 0)
+    )
