@@ -57,6 +57,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	DEBUG=true $(VENV)/bin/mypy .
 	DEBUG=true $(MANAGE) makemigrations --check --dry-run
+	DEBUG=true $(MANAGE) spectacular --validate --fail-on-warn --file /dev/null
 
 format: install
 	$(VENV)/bin/ruff check --fix .

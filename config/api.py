@@ -1,35 +1,28 @@
-"""The one REST router (`/api/v1/`) and the API-wide error format."""
+"""The one REST router (`/api/v1/`): every app's viewsets are registered here."""
 
-from typing import Any
-
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import path
-from rest_framework import exceptions, routers
-from rest_framework.response import Response
-from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework import routers
 
+from crm.api.contacts import (
+    CompanyViewSet,
+    ContactViewSet,
+    InteractionViewSet,
+    SegmentViewSet,
+    TaskViewSet,
+)
+from crm.api.imports import ContactExportViewSet, ImportJobViewSet
+from crm.api.purchases import ExchangeRateViewSet, PurchaseViewSet
 from crm.api.users import MeView
 
 router = routers.DefaultRouter()
-# Each app registers its viewsets here as its issue lands, e.g.:
-# router.register("contacts", ContactViewSet, basename="contact")
+router.register("contacts", ContactViewSet, basename="contact")
+router.register("companies", CompanyViewSet, basename="company")
+router.register("interactions", InteractionViewSet, basename="interaction")
+router.register("tasks", TaskViewSet, basename="task")
+router.register("segments", SegmentViewSet, basename="segment")
+router.register("purchases", PurchaseViewSet, basename="purchase")
+router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
+router.register("imports", ImportJobViewSet, basename="import")
+router.register("contacts-export", ContactExportViewSet, basename="contact-export")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
-
-
-def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn a service's Django ``ValidationError`` into a 400 that names each field.
-
-    Services raise Django's ``ValidationError`` (HackSoft style); clients get
-    ``{"field": ["translated message", ...]}`` or ``{"detail": [...]}`` for non-field errors.
-    """
-    if isinstance(exc, DjangoValidationError):
-        if hasattr(exc, "error_dict"):
-            detail: Any = {
-                ("detail" if field == "__all__" else field): messages
-                for field, messages in exc.message_dict.items()
-            }
-        else:
-            detail = {"detail": exc.messages}
-        exc = exceptions.ValidationError(detail=detail)
-    return drf_exception_handler(exc, context)

@@ -17,4 +17,12 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.health_heartbeat",
         "schedule": crontab(minute="*/5"),
     },
+    "crm-contacts-mark-churned": {
+        "task": "crm.tasks.contacts_mark_churned_daily",
+        "schedule": crontab(hour=0, minute=20),
+    },
+    "crm-idempotency-records-purge": {
+        "task": "crm.tasks.idempotency_records_purge_daily",
+        "schedule": crontab(hour=0, minute=40),
+    },
 }

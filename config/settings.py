@@ -160,6 +160,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "crm.views.lockout"
 AXES_USERNAME_CALLABLE = "crm.views.axes_username"
+AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field, which holds the email
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 AXES_VERBOSE = False
 
@@ -175,6 +176,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 MODELTRANSLATION_DEFAULT_LANGUAGE = "en"
 MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 BASE_CURRENCY = env.str("BASE_CURRENCY", default="USD").upper()
+# A customer with no purchase for this many days has churned (DESIGN §5).
+CHURN_WINDOW_DAYS = env.int("CHURN_WINDOW_DAYS", default=365)
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # --- Static files ---------------------------------------------------------------------------
@@ -196,6 +199,8 @@ STORAGES = {
 }
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
 MEDIA_URL = "media/"
+# Largest contact import file (CSV or vCard) accepted, in bytes.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=20 * 1024 * 1024)
 
 # --- Email ----------------------------------------------------------------------------------
 if env.str("EMAIL_URL", default=""):
@@ -253,8 +258,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.rest.RapportAutoSchema",
+    "EXCEPTION_HANDLER": "config.rest.exception_handler",
     "DEFAULT_VERSIONING_CLASS": None,
 }
 SPECTACULAR_SETTINGS = {

@@ -9,7 +9,7 @@ os.environ.setdefault(
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/rapport")
 
 from config.settings import *  # noqa: F403
-from config.settings import STORAGES, env
+from config.settings import CELERY_VISIBILITY_TIMEOUT, STORAGES
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
@@ -25,7 +25,9 @@ ALLOWED_HOSTS = ["*"]
 CELERY_TASK_ALWAYS_EAGER = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # The suite talks to the real Redis (DESIGN.md §8); tests that start workers pass their own URLs.
-CELERY_BROKER_URL = env.str(
-    "TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15"
+# (Set here, not in the environment: Celery lets CELERY_BROKER_URL override every app's broker.)
+CELERY_BROKER_URL = os.environ.get(
+    "TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/15"
 )
 CELERY_RESULT_BACKEND = CELERY_BROKER_URL
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}

@@ -1,17 +1,321 @@
-"""Reads of the crm app, scoped to what the asking user may see."""
+"""Reads of the crm app, scoped to what the asking user may see, with no N+1 queries."""
 
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from crm.models import Company, Contact, User
+from django.core.exceptions import ValidationError
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm.models import Company, Consent, Contact, Purchase, Segment, Tag, Task, User
+from crm.roles import STAFF_ROLES, role_of
+
+# Orderings the contact list offers; each ends with a unique column so pages never overlap.
+CONTACT_ORDERINGS: dict[str, tuple[str, ...]] = {
+    "name": ("family_name", "given_name", "id"),
+    "-created": ("-created_at", "-id"),
+    "created": ("created_at", "id"),
+    "-last_purchase": ("-last_purchase_at", "-id"),
+}
+# The filter parameters of the contact list (also what a segment stores).
+CONTACT_FILTERS = (
+    "q",
+    "country",
+    "language",
+    "lifecycle_stage",
+    "tag",
+    "owner",
+    "company",
+    "segment",
+    "has_purchased",
+    "birthday_month",
+)
 
 
 def home_summary(*, user: User) -> dict[str, Any]:
     """The figures on the staff home page."""
+    now = timezone.now()
     return {
         "contacts": Contact.objects.count(),
         "companies": Company.objects.count(),
         "my_contacts": Contact.objects.filter(owner=user).count(),
-        "customers": Contact.objects.filter(
-            lifecycle_stage=Contact.LifecycleStage.CUSTOMER
-        ).count(),
+        "customers": Contact.objects.customers_at(now).count(),
+        "my_open_tasks": Task.objects.open().filter(assignee=user).count(),
+        "my_overdue_tasks": Task.objects.open()
+        .filter(assignee=user, due_at__lt=now)
+        .count(),
     }
+
+
+def _values(params: Mapping[str, Any], name: str) -> list[str]:
+    """A filter's values from a QueryDict (repeated keys), a dict of lists, or comma-separated text."""
+    raw: Any = (
+        params.getlist(name) if hasattr(params, "getlist") else params.get(name, [])
+    )
+    if isinstance(raw, str | int):
+        raw = [raw]
+    values: list[str] = []
+    for item in raw or []:
+        values += [part.strip() for part in str(item).split(",") if part.strip()]
+    return values
+
+
+def _search(qs: QuerySet[Contact], text: str) -> QuerySet[Contact]:
+    for word in text.lower().split():
+        digits = re.sub(r"[^\d]", "", word)
+        if digits and len(digits) >= 3 and len(digits) >= len(word) - 4:
+            word = digits  # a phone fragment such as 010-1234 or +82 10
+        # ``contains`` on a lower-cased column is LIKE '%…%', which the trigram index serves.
+        qs = qs.filter(search_text__contains=word)
+    return qs
+
+
+def contact_filter(
+    qs: QuerySet[Contact],
+    params: Mapping[str, Any],
+    *,
+    user: User | None = None,
+    _depth: int = 0,
+) -> QuerySet[Contact]:
+    """Apply the contact-list filters in ``params``; unknown values raise ``ValidationError`` naming the filter."""
+    errors: dict[str, str] = {}
+    if text := " ".join(_values(params, "q")):
+        qs = _search(qs, text)
+    if countries := [c.upper() for c in _values(params, "country")]:
+        qs = qs.filter(country__in=countries)
+    if languages := _values(params, "language"):
+        qs = qs.filter(language__in=languages)
+    if stages := _values(params, "lifecycle_stage"):
+        if unknown := set(stages) - set(Contact.LifecycleStage.values):
+            errors["lifecycle_stage"] = _("Unknown lifecycle stage: %(value)s.") % {
+                "value": ", ".join(sorted(unknown))
+            }
+        qs = qs.filter(lifecycle_stage__in=stages)
+    for tag in _values(params, "tag"):
+        tag_q = Q(pk=int(tag)) if tag.isdigit() else Q(name__iexact=tag)
+        qs = qs.filter(Exists(Tag.objects.filter(tag_q, contacts=OuterRef("pk"))))
+    if owners := _values(params, "owner"):
+        owner_q = Q()
+        for owner in owners:
+            if owner == "none":
+                owner_q |= Q(owner__isnull=True)
+            elif owner == "me" and user is not None:
+                owner_q |= Q(owner=user)
+            elif owner.isdigit():
+                owner_q |= Q(owner_id=int(owner))
+            else:
+                errors["owner"] = _("Give a user id, “me” or “none”.")
+        qs = qs.filter(owner_q)
+    if companies := _values(params, "company"):
+        if not all(c.isdigit() for c in companies):
+            errors["company"] = _("Give company ids.")
+        else:
+            qs = qs.filter(company_id__in=[int(c) for c in companies])
+    if has_purchased := _values(params, "has_purchased"):
+        flag = has_purchased[0].lower()
+        if flag not in ("true", "false", "1", "0", "yes", "no"):
+            errors["has_purchased"] = _("Give true or false.")
+        else:
+            qs = qs.filter(last_purchase_at__isnull=flag not in ("true", "1", "yes"))
+    if months := _values(params, "birthday_month"):
+        if not all(m.isdigit() and 1 <= int(m) <= 12 for m in months):
+            errors["birthday_month"] = _("Give a month from 1 to 12.")
+        else:
+            qs = qs.filter(birth_month__in=[int(m) for m in months])
+    if segment_ids := _values(params, "segment"):
+        if _depth > 0:
+            errors["segment"] = _("A segment cannot contain another segment.")
+        for segment_id in segment_ids:
+            segment = (
+                Segment.objects.filter(pk=int(segment_id)).first()
+                if segment_id.isdigit()
+                else None
+            )
+            if segment is None:
+                errors["segment"] = _("Unknown segment: %(value)s.") % {
+                    "value": segment_id
+                }
+                continue
+            qs = contact_filter(qs, segment.filters, user=user, _depth=_depth + 1)
+    if errors:
+        raise ValidationError(errors)
+    return qs
+
+
+def contact_list(
+    *, user: User, params: Mapping[str, Any] | None = None
+) -> QuerySet[Contact]:
+    """The contacts ``user`` may see, filtered by ``params``, ready for list pages (no N+1)."""
+    qs = Contact.objects.visible_to(user)
+    if params:
+        qs = contact_filter(qs, params, user=user)
+    return qs.select_related("company", "owner").prefetch_related(
+        Prefetch("tags", queryset=Tag.objects.order_by("name")),
+        Prefetch("consents", queryset=Consent.objects.order_by("purpose")),
+    )
+
+
+def contact_detail(*, user: User, contact_id: int) -> Contact:
+    """One contact with everything its page and API detail show, in a fixed number of queries."""
+    return contact_list(user=user).get(pk=contact_id)
+
+
+def contact_ordering(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return CONTACT_ORDERINGS["name"]
+    if value not in CONTACT_ORDERINGS:
+        raise ValidationError(
+            {
+                "ordering": _("Sort by one of: %(choices)s.")
+                % {"choices": ", ".join(CONTACT_ORDERINGS)}
+            }
+        )
+    return CONTACT_ORDERINGS[value]
+
+
+def segment_count(*, segment: Segment, user: User) -> int:
+    """The live number of contacts in a segment."""
+    return contact_filter(
+        Contact.objects.visible_to(user), {"segment": [str(segment.pk)]}, user=user
+    ).count()
+
+
+def company_list(*, user: User, search: str = "") -> QuerySet[Company]:
+    qs = (
+        Company.objects.all()
+        if role_of(user) in STAFF_ROLES
+        else Company.objects.none()
+    )
+    if search:
+        qs = qs.filter(name__icontains=search)
+    return qs.select_related("owner").annotate(
+        contact_count=Count("contacts", distinct=True)
+    )
+
+
+def company_revenue(*, company: Company) -> dict[str, Any]:
+    """Combined revenue of a company's contacts in the base currency, net of refunds."""
+    totals = Purchase.objects.filter(contact__company=company).aggregate(
+        gross=Sum("amount_base"), orders=Count("id")
+    )
+    refunds = Purchase.objects.filter(contact__company=company).aggregate(
+        refunded=Sum("refunds__amount_base")
+    )
+    gross = totals["gross"] or 0
+    return {
+        "gross": gross,
+        "refunded": refunds["refunded"] or 0,
+        "net": gross - (refunds["refunded"] or 0),
+        "orders": totals["orders"],
+    }
+
+
+def task_list(
+    *, user: User, assignee: User | None = None, state: str = "open"
+) -> QuerySet[Task]:
+    """Tasks visible to staff: filtered by assignee and state (open, done, overdue, today, upcoming, all)."""
+    qs = Task.objects.all() if role_of(user) in STAFF_ROLES else Task.objects.none()
+    if assignee is not None:
+        qs = qs.filter(assignee=assignee)
+    now = timezone.now()
+    if state == "open":
+        qs = qs.open()
+    elif state == "done":
+        qs = qs.filter(completed_at__isnull=False)
+    elif state == "overdue":
+        qs = qs.open().filter(due_at__lt=now)
+    elif state != "all":
+        raise ValidationError({"state": _("Unknown task state.")})
+    return qs.select_related("contact", "assignee")
+
+
+def duplicate_candidates(*, user: User, limit: int = 100) -> list[dict[str, Any]]:
+    """Likely duplicate pairs: the same mailbox (ignoring case and +tags), the same phone, or a
+    very similar name within one company. Each pair comes with the reason it was found."""
+    from django.db import connection
+    from django.db.models.functions import Lower
+
+    if role_of(user) not in STAFF_ROLES:
+        return []
+    pairs: dict[tuple[int, int], str] = {}
+
+    def add(ids: list[int], reason: str) -> None:
+        ids = sorted(ids)
+        for i, first in enumerate(ids):
+            for second in ids[i + 1 :]:
+                pairs.setdefault((first, second), reason)
+
+    phones = (
+        Contact.objects.exclude(phone="")
+        .values("phone")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("phone", flat=True)[:limit]
+    )
+    for phone in phones:
+        add(
+            list(Contact.objects.filter(phone=phone).values_list("pk", flat=True)[:10]),
+            str(_("Same phone number")),
+        )
+
+    # Mailboxes with +tags ("jimin+shop@…") are the same person as the plain address.
+    tagged = Contact.objects.filter(email__contains="+").values_list("pk", "email")[
+        : limit * 10
+    ]
+    for pk, email in tagged:
+        local, _sep, domain = email.partition("@")
+        plain = f"{local.split('+', 1)[0]}@{domain}"
+        if (
+            other := Contact.objects.filter(email=plain)
+            .values_list("pk", flat=True)
+            .first()
+        ):
+            add([pk, other], str(_("Same email address")))
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                SELECT a.id, b.id FROM crm_contact a
+                JOIN crm_contact b ON a.company_id = b.company_id AND a.id < b.id
+                WHERE a.company_id IS NOT NULL
+                  AND similarity(lower(a.given_name || ' ' || a.family_name),
+                                 lower(b.given_name || ' ' || b.family_name)) > 0.6
+                LIMIT %s
+                """,
+                [limit],
+            )
+            for first, second in cursor.fetchall():
+                add([first, second], str(_("Similar name at the same company")))
+    else:
+        names = (
+            Contact.objects.exclude(company=None)
+            .annotate(g=Lower("given_name"), f=Lower("family_name"))
+            .values("company_id", "g", "f")
+            .annotate(n=Count("id"))
+            .filter(n__gt=1)[:limit]
+        )
+        for row in names:
+            ids = Contact.objects.filter(
+                company_id=row["company_id"],
+                given_name__iexact=row["g"],
+                family_name__iexact=row["f"],
+            )
+            add(
+                list(ids.values_list("pk", flat=True)[:10]),
+                str(_("Similar name at the same company")),
+            )
+
+    chosen = list(pairs.items())[:limit]
+    contacts = Contact.objects.select_related("company").in_bulk(
+        {pk for pair, _r in chosen for pk in pair}
+    )
+    return [
+        {"first": contacts[a], "second": contacts[b], "reason": reason}
+        for (a, b), reason in chosen
+        if a in contacts and b in contacts
+    ]

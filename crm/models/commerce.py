@@ -89,8 +89,11 @@ class Purchase(TimeStampedModel):
         verbose_name_plural = _("purchases")
         ordering = ["-occurred_at", "-id"]
         constraints = [
+            # Partial: only a non-empty order number identifies a purchase; many have none.
             models.UniqueConstraint(
-                fields=["external_id"], name="crm_purchase_external_id_unique"
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="crm_purchase_external_id_unique",
             ),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="crm_purchase_amount_positive"

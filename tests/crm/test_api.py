@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
-from config.api import exception_handler
+from config.rest import exception_handler
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 

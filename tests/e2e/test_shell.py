@@ -35,7 +35,7 @@ def test_staff_signs_in_switches_to_korean_and_signs_out(page, manager, password
 def test_wrong_password_shows_an_error_in_the_browser(page, agent):
     sign_in(page, "/accounts/login/", agent.email, "not-the-password")
     expect(page.get_by_role("alert")).to_contain_text(
-        "Please enter a correct email and password"
+        "Please enter a correct email address and password"
     )
     expect(page.locator("input[name=username]")).to_have_value(agent.email)
 

@@ -1,0 +1,649 @@
+"""Contact imports (CSV/vCard upload → checked rows → contacts, in resumable batches) and exports.
+
+An import is an ``ImportJob``: created from an upload with a suggested column mapping, started
+by a Manager, then run by a Celery task that commits one batch per transaction and moves a
+cursor (``processed_rows``) with it, so a crash loses at most the batch in flight and a rerun
+resumes after the last committed one. Every refused row becomes an ``ImportRejection``.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import logging
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import PurePath
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Lower
+from django.template.defaultfilters import filesizeformat
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django_countries import countries
+
+from crm.importing import (
+    FORMULA_PREFIXES,
+    VCARD,
+    ImportRow,
+    MappedRow,
+    ParsedFile,
+    describe_errors,
+    map_row,
+    parse_file,
+    suggest_mapping,
+    validate_mapping,
+)
+from crm.importing.files import VCARD_COLUMNS
+from crm.models import Consent, Contact, ImportJob, ImportRejection, User
+from crm.services.contacts import (
+    company_get_or_create_by_name,
+    contact_create,
+    contact_update,
+)
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+IMPORT_BATCH_SIZE = 500
+# A RUNNING job whose row has not moved for this long lost its worker and may be claimed again.
+IMPORT_STALE_AFTER = dt.timedelta(minutes=10)
+
+# Our export's columns: the importable fields first (their names are what the mapping
+# recognises), then read-only facts.
+EXPORT_COLUMNS = (
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "company",
+    "country",
+    "language",
+    "timezone",
+    "birthday",
+    "tags",
+    "lifecycle_stage",
+    "consent_marketing_email",
+    "owner",
+    "source",
+    "created_at",
+)
+
+
+# --- Creating and starting -----------------------------------------------------------------
+
+
+def _read_upload(upload: UploadedFile) -> bytes:
+    limit = settings.IMPORT_MAX_BYTES
+    too_big = ValidationError(
+        {
+            "file": _("The file is larger than %(limit)s. Split it into smaller files.")
+            % {"limit": filesizeformat(limit)}
+        }
+    )
+    if upload.size is not None and upload.size > limit:
+        raise too_big
+    upload.seek(0)
+    data = upload.read(limit + 1)
+    if len(data) > limit:
+        raise too_big
+    return data
+
+
+@transaction.atomic
+def import_job_create(
+    *,
+    upload: UploadedFile | None,
+    actor: User | None,
+    encoding: str = "",
+    mapping: Mapping[str, Any] | None = None,
+) -> ImportJob:
+    """Store an uploaded CSV or vCard file as a pending import with its rows counted.
+
+    The type is checked by extension and content and the encoding detected unless given; a
+    file we can't read raises ``ValidationError`` naming ``file``. Without a mapping the
+    suggested one is stored, for the user to review before starting.
+    """
+    if upload is None or not getattr(upload, "name", ""):
+        raise ValidationError({"file": _("Choose a file to import.")})
+    data = _read_upload(upload)
+    parsed = parse_file(data, filename=upload.name or "", encoding=encoding)
+    total = parsed.count_rows()
+    if not total:
+        raise ValidationError({"file": _("The file has no rows to import.")})
+    cleaned = (
+        suggest_mapping(parsed.headers)
+        if mapping is None
+        else validate_mapping(mapping, parsed.headers)
+    )
+    extension = PurePath(upload.name or "").suffix.lower()
+    job = ImportJob(
+        original_name=(upload.name or "")[-255:],
+        format=parsed.format,
+        encoding=parsed.encoding,
+        mapping=cleaned,
+        total_rows=total,
+        created_by=actor if actor is not None and actor.is_authenticated else None,
+    )
+    job.file.save(f"{job.public_id}{extension}", ContentFile(data), save=False)
+    job.save()
+    return job
+
+
+def _parsed(job: ImportJob) -> ParsedFile:
+    with job.file.open("rb") as handle:
+        data = handle.read()
+    return parse_file(data, filename=job.file.name or "", encoding=job.encoding)
+
+
+def import_job_columns(*, job: ImportJob) -> list[str]:
+    """The file's columns in file order (the stored mapping is JSON: its keys lose that order)."""
+    return _parsed(job).headers
+
+
+def _in_file_order(mapping: Mapping[str, Any], headers: list[str]) -> dict[str, str]:
+    """The mapping keyed in column order, which decides which column wins a shared field."""
+    return {header: str(mapping.get(header) or "") for header in headers}
+
+
+@transaction.atomic
+def import_job_set_mapping(*, job: ImportJob, mapping: Mapping[str, Any]) -> ImportJob:
+    """Change which column goes to which field; only before the import starts."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.PENDING:
+        raise ValidationError(
+            {"mapping": _("This import has started; its mapping can no longer change.")}
+        )
+    job.mapping = validate_mapping(mapping, import_job_columns(job=job))
+    job.save(update_fields=["mapping", "updated_at"])
+    return job
+
+
+def _queue(job_id: int) -> None:
+    from crm.tasks import contact_import_run
+
+    transaction.on_commit(lambda: contact_import_run.delay(job_id))
+
+
+@transaction.atomic
+def import_job_start(*, job: ImportJob) -> ImportJob:
+    """Queue a pending import once its mapping names at least one name column."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.PENDING:
+        raise ValidationError(_("This import has already started."))
+    validate_mapping(job.mapping, list(job.mapping))
+    _queue(job.pk)
+    return job
+
+
+def import_job_submit(
+    *,
+    upload: UploadedFile | None,
+    actor: User | None,
+    encoding: str = "",
+    mapping: Mapping[str, Any] | None = None,
+) -> ImportJob:
+    """Create and start an import in one step (the API); a refused one leaves nothing stored."""
+    with transaction.atomic():
+        job = import_job_create(
+            upload=upload, actor=actor, encoding=encoding, mapping=mapping
+        )
+        try:
+            return import_job_start(job=job)
+        except ValidationError:
+            job.file.delete(save=False)
+            raise
+
+
+@transaction.atomic
+def import_job_retry(*, job: ImportJob) -> ImportJob:
+    """Resume a failed import (or one whose worker died) after its last committed batch."""
+    stale = timezone.now() - IMPORT_STALE_AFTER
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    resumable = job.status == ImportJob.Status.FAILED or (
+        job.status == ImportJob.Status.RUNNING and job.updated_at < stale
+    )
+    if not resumable:
+        raise ValidationError(_("Only a failed or stalled import can be resumed."))
+    job.status, job.error, job.finished_at = ImportJob.Status.PENDING, "", None
+    job.save(update_fields=["status", "error", "finished_at", "updated_at"])
+    _queue(job.pk)
+    return job
+
+
+@transaction.atomic
+def import_job_delete(*, job: ImportJob) -> None:
+    """Forget an import that has not started, with its file."""
+    job = ImportJob.objects.select_for_update().get(pk=job.pk)
+    if job.status != ImportJob.Status.PENDING:
+        raise ValidationError(_("Only an import that has not started can be deleted."))
+    job.file.delete(save=False)
+    job.delete()
+
+
+# --- Preview -------------------------------------------------------------------------------
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _existing_emails(emails: Iterable[str]) -> set[str]:
+    wanted = {e for e in emails if e}
+    if not wanted:
+        return set()
+    return set(
+        Contact.objects.exclude(email="")
+        .annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=wanted)
+        .values_list("email_ci", flat=True)
+    )
+
+
+def import_preview(
+    *, job: ImportJob, rows: int = 10, mapping: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """The first ``rows`` rows as they would be imported, each with its errors per field.
+
+    Each item: ``line``, ``values`` (the file's cells), ``fields`` (what would be stored, as
+    text), ``errors`` (field → message) and ``action`` (create, update or reject). ``mapping``
+    previews a mapping that is not saved yet (the job's own by default).
+    """
+    parsed = _parsed(job)
+    mapping = _in_file_order(
+        job.mapping if mapping is None else mapping, parsed.headers
+    )
+    previews: list[tuple[ImportRow, MappedRow | None]] = []
+    for row in itertools.islice(parsed.rows(), rows):
+        previews.append((row, None if row.error else map_row(row.values, mapping)))
+    existing = _existing_emails(
+        str(mapped.fields.get("email", "")) for _row, mapped in previews if mapped
+    )
+    result = []
+    for row, mapped in previews:
+        if mapped is None:
+            result.append(
+                {
+                    "line": row.line,
+                    "values": row.values,
+                    "fields": {},
+                    "errors": {"file": row.error},
+                    "action": "reject",
+                }
+            )
+            continue
+        email = mapped.fields.get("email", "")
+        result.append(
+            {
+                "line": row.line,
+                "values": row.values,
+                "fields": {k: _display(v) for k, v in mapped.fields.items()},
+                "errors": mapped.errors,
+                "action": "reject"
+                if mapped.errors
+                else ("update" if email and email in existing else "create"),
+            }
+        )
+    return result
+
+
+# --- Running -------------------------------------------------------------------------------
+
+
+class _Superseded(Exception):
+    """Another run of the same job moved its cursor: this one stops without touching it."""
+
+
+def _claim(job_id: int) -> bool:
+    """PENDING → RUNNING (or a stalled RUNNING job) in one conditional UPDATE."""
+    now = timezone.now()
+    return bool(
+        ImportJob.objects.filter(pk=job_id)
+        .filter(
+            Q(status=ImportJob.Status.PENDING)
+            | Q(
+                status=ImportJob.Status.RUNNING, updated_at__lt=now - IMPORT_STALE_AFTER
+            )
+        )
+        .update(status=ImportJob.Status.RUNNING, error="", updated_at=now)
+    )
+
+
+def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def import_job_run(
+    *, job_id: int, batch_size: int = IMPORT_BATCH_SIZE
+) -> ImportJob | None:
+    """Run an import: claim it, then upsert its rows batch by batch after the cursor.
+
+    A row is matched to a contact by email (case-insensitive) and updated with its non-empty
+    fields, otherwise created with source "import"; a row that fails a check is rejected with
+    its line and reason. Each batch is one transaction together with the cursor and counts, so
+    a failure leaves no half-written batch. Returns None when the job was not claimable (a
+    second run of the task, or a finished job).
+    """
+    if not _claim(job_id):
+        return None
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    actor = job.created_by
+    language = (actor.language if actor else "") or settings.LANGUAGE_CODE
+    with translation.override(language):
+        try:
+            parsed = _parsed(job)
+            mapping = _in_file_order(job.mapping, parsed.headers)
+            rows = itertools.islice(parsed.rows(), job.processed_rows, None)
+            for batch in _batches(rows, batch_size):
+                _run_batch(job, batch, mapping, actor)
+        except _Superseded:
+            return None
+        except Exception as exc:
+            logger.exception(
+                "Import %s failed after %s rows", job.pk, job.processed_rows
+            )
+            message = _("The import stopped after %(rows)s rows: %(error)s") % {
+                "rows": job.processed_rows,
+                "error": exc,
+            }
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.Status.FAILED,
+                error=message,
+                finished_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+            job.refresh_from_db()
+            return job
+    job.status, job.finished_at = ImportJob.Status.DONE, timezone.now()
+    job.save(update_fields=["status", "finished_at", "updated_at"])
+    return job
+
+
+def _run_batch(
+    job: ImportJob,
+    batch: list[ImportRow],
+    mapping: dict[str, str],
+    actor: User | None,
+) -> None:
+    with transaction.atomic():
+        locked = ImportJob.objects.select_for_update().get(pk=job.pk)
+        if (
+            locked.status != ImportJob.Status.RUNNING
+            or locked.processed_rows != job.processed_rows
+        ):
+            raise _Superseded
+        mapped = [None if r.error else map_row(r.values, mapping) for r in batch]
+        contacts = _contacts_by_email(
+            str(m.fields.get("email", "")) for m in mapped if m is not None
+        )
+        rejections, created, updated = [], 0, 0
+        for row, result in zip(batch, mapped, strict=True):
+            if result is None or result.errors:
+                reason = row.error if result is None else result.reason()
+                rejections.append(
+                    ImportRejection(
+                        job=job, line=row.line, reason=reason, data=row.values
+                    )
+                )
+                continue
+            try:
+                with transaction.atomic():  # a refused row rolls back only itself
+                    was_created = _upsert(result, contacts, actor)
+            except ValidationError as exc:
+                errors = exc.message_dict if hasattr(exc, "error_dict") else {}
+                reason = (
+                    describe_errors(errors, result.columns)
+                    if errors
+                    else " ".join(exc.messages)
+                )
+                rejections.append(
+                    ImportRejection(
+                        job=job, line=row.line, reason=reason, data=row.values
+                    )
+                )
+                continue
+            created += was_created
+            updated += not was_created
+        ImportRejection.objects.bulk_create(rejections)
+        locked.processed_rows += len(batch)
+        locked.created_count += created
+        locked.updated_count += updated
+        locked.rejected_count += len(rejections)
+        locked.save(
+            update_fields=[
+                "processed_rows",
+                "created_count",
+                "updated_count",
+                "rejected_count",
+                "updated_at",
+            ]
+        )
+    # Only once the batch is committed does this run's copy move on.
+    job.processed_rows, job.created_count = locked.processed_rows, locked.created_count
+    job.updated_count, job.rejected_count = locked.updated_count, locked.rejected_count
+
+
+def _contacts_by_email(emails: Iterable[str]) -> dict[str, Contact]:
+    wanted = {e for e in emails if e}
+    if not wanted:
+        return {}
+    found = (
+        Contact.objects.exclude(email="")
+        .annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=wanted)
+        .prefetch_related("tags")
+    )
+    return {contact.email.lower(): contact for contact in found}
+
+
+def _upsert(row: MappedRow, contacts: dict[str, Contact], actor: User | None) -> bool:
+    """Update the contact with this row's email, or create one; True when created."""
+    fields = dict(row.fields)
+    consent = fields.pop("consent_marketing_email", None)
+    consents = (
+        {Consent.Purpose.MARKETING_EMAIL.value: consent}
+        if consent is not None
+        else None
+    )
+    if company_name := fields.pop("company", ""):
+        fields["company"] = company_get_or_create_by_name(name=company_name)
+    email = fields.get("email", "")
+    if email and (contact := contacts.get(email)) is not None:
+        if "tags" in fields:  # an import adds tags; it never removes the ones staff set
+            current = [tag.name for tag in contact.tags.all()]
+            lowered = {name.casefold() for name in current}
+            fields["tags"] = current + [
+                t for t in fields["tags"] if t.casefold() not in lowered
+            ]
+        contact_update(
+            contact=contact,
+            actor=actor,
+            consents=consents,
+            consent_source=Consent.Source.IMPORT,
+            **fields,
+        )
+        return False
+    contact = contact_create(
+        actor=actor,
+        owner=None,
+        source=Contact.Source.IMPORT,
+        consents=consents,
+        consent_source=Consent.Source.IMPORT,
+        **fields,
+    )
+    if email:
+        contacts[email] = contact
+    return True
+
+
+# --- Reports and exports -------------------------------------------------------------------
+
+
+class _Echo:
+    """A file-like object whose ``write`` returns the line, for streaming ``csv.writer`` rows."""
+
+    def write(self, value: str) -> str:
+        return value
+
+
+def neutralise_cell(value: Any) -> str:
+    """Text for a CSV cell that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
+    """UTF-8 with a BOM so Excel reads Korean; ~200 rows per chunk keeps the stream cheap."""
+    writer = csv.writer(_Echo())
+    yield "\ufeff" + writer.writerow([neutralise_cell(v) for v in header])
+    for chunk in _batches(iter(rows), 200):
+        yield "".join(writer.writerow([neutralise_cell(v) for v in r]) for r in chunk)
+
+
+def import_report_csv(*, job: ImportJob) -> Iterator[str]:
+    """Every rejected row: its line, the reason, then the row's own columns (fix and re-import)."""
+    # A vCard that could not be read is kept whole under "vcard".
+    columns = (
+        [*VCARD_COLUMNS, "vcard"]
+        if job.format == VCARD
+        else import_job_columns(job=job)
+    )
+    rejections = job.rejections.order_by("line", "pk").iterator(chunk_size=2000)
+    rows = (
+        [r.line, r.reason, *[r.data.get(c, "") for c in columns]] for r in rejections
+    )
+    return _csv_lines([_("line"), _("reason"), *columns], rows)
+
+
+def _export_queryset(queryset: QuerySet[Contact]) -> Iterator[Contact]:
+    if not queryset.ordered:
+        queryset = queryset.order_by("pk")
+    return (
+        queryset.select_related("company", "owner")
+        .prefetch_related(None)  # drop a list page's prefetches: ours replace them
+        .prefetch_related(
+            "tags",
+            Prefetch(
+                "consents",
+                queryset=Consent.objects.filter(
+                    purpose=Consent.Purpose.MARKETING_EMAIL
+                ),
+                to_attr="marketing_consents",
+            ),
+        )
+        .iterator(chunk_size=2000)
+    )
+
+
+def _marketing_consent(contact: Contact) -> bool | None:
+    consents = getattr(contact, "marketing_consents", [])
+    return consents[0].granted if consents else None
+
+
+def _tags_cell(contact: Contact) -> str:
+    """“vip, wholesale”; Google's “ ::: ” when a tag holds a comma, so it reads back whole."""
+    names = sorted(tag.name for tag in contact.tags.all())
+    separator = " ::: " if any("," in n or ";" in n for n in names) else ", "
+    return separator.join(names)
+
+
+def contacts_export_csv(*, queryset: QuerySet[Contact]) -> Iterator[str]:
+    """Stream contacts as CSV (UTF-8 with BOM, our field names as the header) that the
+    importer reads back; cells that look like formulas get a leading quote."""
+
+    def rows() -> Iterator[list[Any]]:
+        for contact in _export_queryset(queryset):
+            consent = _marketing_consent(contact)
+            yield [
+                contact.given_name,
+                contact.family_name,
+                contact.email,
+                contact.phone.as_e164 if contact.phone else "",
+                contact.company.name if contact.company else "",
+                str(contact.country or ""),
+                contact.language,
+                str(contact.timezone) if contact.timezone else "",
+                contact.birthday_iso or "",
+                _tags_cell(contact),
+                contact.lifecycle_stage,
+                "" if consent is None else ("yes" if consent else "no"),
+                contact.owner.email if contact.owner else "",
+                contact.source,
+                contact.created_at.isoformat(),
+            ]
+
+    return _csv_lines(EXPORT_COLUMNS, rows())
+
+
+def _escape(value: str) -> str:
+    return (
+        value.replace("\\", "\\\\")
+        .replace(",", "\\,")
+        .replace(";", "\\;")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def _fold(line: str) -> str:
+    """RFC 6350 §3.2: lines longer than 75 octets continue on lines starting with a space,
+    never splitting a UTF-8 character."""
+    parts, current, size = [], "", 0
+    for char in line:
+        width = len(char.encode())
+        if size + width > 75:
+            parts.append(current)
+            current, size = " ", 1
+        current += char
+        size += width
+    parts.append(current)
+    return "\r\n".join(parts) + "\r\n"
+
+
+def contact_vcard(contact: Contact) -> str:
+    """One contact as a vCard 4.0 (BDAY ``--MMDD`` when the year is unknown)."""
+    lines = [
+        "BEGIN:VCARD",
+        "VERSION:4.0",
+        "FN:" + _escape(contact.display_name),
+        f"N:{_escape(contact.family_name)};{_escape(contact.given_name)};;;",
+    ]
+    if contact.email:
+        lines.append("EMAIL:" + _escape(contact.email))
+    if contact.phone:
+        lines.append(f"TEL;VALUE=uri;TYPE=cell:tel:{contact.phone.as_e164}")
+    if contact.company:
+        lines.append("ORG:" + _escape(contact.company.name))
+    if contact.birth_month and contact.birth_day:
+        year = f"{contact.birth_year:04d}" if contact.birth_year else "--"
+        lines.append(f"BDAY:{year}{contact.birth_month:02d}{contact.birth_day:02d}")
+    if contact.country:
+        code = str(contact.country)
+        with translation.override("en"):
+            name = str(dict(countries).get(code, code))
+        lines.append(f"ADR:;;;;;;{_escape(name)}")
+    if contact.language:
+        lines.append("LANG:" + contact.language)
+    if contact.timezone:
+        lines.append(f"TZ:{contact.timezone}")
+    if tags := sorted(tag.name for tag in contact.tags.all()):
+        lines.append("CATEGORIES:" + ",".join(_escape(tag) for tag in tags))
+    lines.append("END:VCARD")
+    return "".join(_fold(line) for line in lines)
+
+
+def contacts_export_vcard(*, queryset: QuerySet[Contact]) -> Iterator[str]:
+    """Stream contacts as vCard 4.0, one card per contact."""
+    for chunk in _batches(_export_queryset(queryset), 200):
+        yield "".join(contact_vcard(contact) for contact in chunk)
