@@ -35,7 +35,7 @@ class RapportAutoSchema(AutoSchema):
     """Names nested ``Input``/``Output`` serializers (STYLE.md) after their view in the schema:
     ``CompanyViewSet.OutputSerializer`` becomes the component ``CompanyOutput``."""
 
-    def get_serializer_name(self, serializer: Any, direction: str) -> str:
+    def get_serializer_name(self, serializer: Any, direction: Any) -> str:
         qualname = serializer.__class__.__qualname__
         if "." not in qualname:
             return super().get_serializer_name(serializer, direction)

@@ -25,6 +25,10 @@ class Hook(Generic[F]):
             self._functions.append(function)
         return function
 
+    def unregister(self, function: F) -> None:
+        if function in self._functions:
+            self._functions.remove(function)
+
     def __iter__(self) -> Iterator[F]:
         return iter(list(self._functions))
 

@@ -150,7 +150,7 @@ def contact_list(
     *, user: User, params: Mapping[str, Any] | None = None
 ) -> QuerySet[Contact]:
     """The contacts ``user`` may see, filtered by ``params``, ready for list pages (no N+1)."""
-    qs = Contact.objects.visible_to(user)
+    qs: QuerySet[Contact] = Contact.objects.visible_to(user)
     if params:
         qs = contact_filter(qs, params, user=user)
     return qs.select_related("company", "owner").prefetch_related(

@@ -15,6 +15,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from crm import hooks
+from crm.currencies import quantize
 from crm.models import Contact, ContactMerge, Interaction, Purchase, Refund, Task
 
 
@@ -85,11 +86,15 @@ def _crm_entries(
                     title=str(_("Purchase")),
                     object_id=purchase.pk,
                     data={
-                        "amount": str(purchase.amount),
+                        "amount": str(quantize(purchase.amount, purchase.currency)),
                         "currency": purchase.currency,
-                        "amount_base": str(purchase.amount_base),
+                        "amount_base": str(
+                            quantize(purchase.amount_base, purchase.base_currency)
+                        ),
                         "base_currency": purchase.base_currency,
-                        "refunded_amount": str(purchase.refunded_amount),
+                        "refunded_amount": str(
+                            quantize(purchase.refunded_amount, purchase.currency)
+                        ),
                         "external_id": purchase.external_id,
                     },
                 )
@@ -107,7 +112,9 @@ def _crm_entries(
                     body=refund.reason,
                     object_id=refund.pk,
                     data={
-                        "amount": str(refund.amount),
+                        "amount": str(
+                            quantize(refund.amount, refund.purchase.currency)
+                        ),
                         "currency": refund.purchase.currency,
                         "purchase_id": refund.purchase_id,
                     },

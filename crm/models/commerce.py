@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.core.validators import MinValueValidator
@@ -12,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from crm.models.base import TimeStampedModel
 from crm.models.contacts import Contact
 
-MONEY = {"max_digits": 18, "decimal_places": 4}
+MONEY: dict[str, Any] = {"max_digits": 18, "decimal_places": 4}
 
 
 class ExchangeRate(TimeStampedModel):

@@ -27,9 +27,22 @@ FAMILY_NAME_FIRST = {
 }
 
 
+def _script_family_first(text: str) -> str | None:
+    """Hangul names read family-first with no space (홍길동); other CJK names with one (山田 太郎)."""
+    if any("\uac00" <= ch <= "\ud7a3" for ch in text):
+        return ""
+    if any("\u3040" <= ch <= "\u30ff" or "\u4e00" <= ch <= "\u9fff" for ch in text):
+        return " "
+    return None
+
+
 def person_name(*, given_name: str, family_name: str, language: str) -> str:
-    """A person's full name in the order their language writes it (홍길동, Anna Schmidt)."""
-    if (separator := FAMILY_NAME_FIRST.get(language)) is not None:
+    """A person's full name in the order their name's script (or else their language) writes it:
+    홍길동, 山田 太郎, Anna Schmidt."""
+    separator = _script_family_first(given_name + family_name)
+    if separator is None:
+        separator = FAMILY_NAME_FIRST.get(language)
+    if separator is not None:
         return f"{family_name}{separator}{given_name}".strip()
     return f"{given_name} {family_name}".strip()
 

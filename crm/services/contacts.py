@@ -36,6 +36,7 @@ CONTACT_FIELDS = (
     "attributes",
     "customer_since",
     "churned_at",
+    "user",
 )
 
 _BIRTHDAY = re.compile(r"^(?:(?P<year>\d{4})-?|--)(?P<month>\d{2})-?(?P<day>\d{2})$")
@@ -202,6 +203,16 @@ def _apply(contact: Contact, fields: dict[str, Any]) -> list[Tag] | None:
                     }
                 )
             contact.attributes = value
+        elif name == "user":
+            if value is not None and value.is_staff:
+                raise ValidationError(
+                    {
+                        "user": _(
+                            "A portal account must be a customer account, not staff."
+                        )
+                    }
+                )
+            contact.user = value
         elif name != "phone":
             setattr(contact, name, value)
     if "phone" in fields or "country" in fields:

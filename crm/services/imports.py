@@ -466,7 +466,8 @@ def _upsert(row: MappedRow, contacts: dict[str, Contact], actor: User | None) ->
             fields["tags"] = current + [
                 t for t in fields["tags"] if t.casefold() not in lowered
             ]
-        contact_update(
+        # Keep the fresh row: a later line of the batch with this email merges into it.
+        contacts[email] = contact_update(
             contact=contact,
             actor=actor,
             consents=consents,

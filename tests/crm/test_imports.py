@@ -106,16 +106,21 @@ def test_rows_are_upserted_by_email_ignoring_case_and_keep_what_the_file_leaves_
     assert Contact.objects.filter(email="").count() == 2
 
 
-def test_two_rows_with_the_same_email_make_one_contact(manager):
+def test_rows_with_the_same_email_make_one_contact_with_all_their_tags(manager):
     job = import_job_create(
         upload=upload(
-            "Name,Email\nAnna Schmidt,anna@example.de\nAnna S.,ANNA@example.de\n"
+            "Name,Email,Tags\n"
+            "Anna Schmidt,anna@example.de,vip\n"
+            "Anna S.,ANNA@example.de,fair\n"
+            "Anna Schmidt,anna@example.de,newsletter\n"
         ),
         actor=manager,
     )
     job = run(job)
-    assert (job.created_count, job.updated_count) == (1, 1)
-    assert Contact.objects.get().given_name == "Anna"
+    assert (job.created_count, job.updated_count) == (1, 2)
+    contact = Contact.objects.get()
+    assert contact.given_name == "Anna"
+    assert sorted(t.name for t in contact.tags.all()) == ["fair", "newsletter", "vip"]
 
 
 def test_rejected_rows_are_reported_with_line_reason_and_data_and_nothing_stored(

@@ -1,0 +1,390 @@
+"""The contacts API: payloads, permissions per role, bad input naming the field, pinned query counts."""
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from crm.models import Contact, Interaction, Segment, Task
+from crm.services import contact_create, interaction_log, purchase_record
+from tests.crm.factories import CompanyFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
+
+URL = "/api/v1/contacts/"
+
+
+def make(**fields):
+    fields.setdefault("given_name", "지민")
+    fields.setdefault("family_name", "김")
+    return contact_create(**fields)
+
+
+@pytest.fixture
+def as_agent(api_client, agent):
+    api_client.force_authenticate(agent)
+    return api_client
+
+
+@pytest.fixture
+def as_manager(api_client, manager):
+    api_client.force_authenticate(manager)
+    return api_client
+
+
+def test_create_returns_the_full_record(as_agent, agent):
+    company = CompanyFactory(name="Hanbit")
+    response = as_agent.post(
+        URL,
+        {
+            "given_name": "길동",
+            "family_name": "홍",
+            "email": "Hong@Example.com",
+            "phone": "010-1234-5678",
+            "country": "KR",
+            "language": "ko",
+            "timezone": "Asia/Seoul",
+            "birthday": "--03-14",
+            "tags": ["vip"],
+            "company": company.pk,
+            "consents": {"marketing_email": True},
+            "attributes": {"size": "M"},
+        },
+        format="json",
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["name"] == "홍길동"
+    assert body["email"] == "hong@example.com"
+    assert body["phone"] == "+821012345678"
+    assert body["birthday"] == "--03-14"
+    assert body["timezone"] == "Asia/Seoul"
+    assert body["company_name"] == "Hanbit"
+    assert body["tags"] == ["vip"]
+    assert body["owner"] == agent.pk
+    assert body["source"] == "api"
+    assert body["consents"] == {"marketing_email": True, "sms": False, "surveys": False}
+    consent = Contact.objects.get(pk=body["id"]).consents.get()
+    assert (consent.source, consent.changed_by) == ("api", agent)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"email": "nope"}, "email"),
+        ({"country": "ZZ"}, "country"),
+        ({"language": "xx"}, "language"),
+        ({"timezone": "Mars/Base"}, "timezone"),
+        ({"phone": "123", "country": "KR"}, "phone"),
+        ({"birthday": "1990-02-30"}, "birthday"),
+        ({"company": 999999}, "company"),
+        ({"owner": 999999}, "owner"),
+        ({"consents": {"telepathy": True}}, "consents.telepathy"),
+        ({"lifecycle_stage": "whale"}, "lifecycle_stage"),
+    ],
+)
+def test_bad_input_is_400_naming_the_field_and_stores_nothing(as_agent, payload, field):
+    response = as_agent.post(URL, {"given_name": "A", **payload}, format="json")
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Contact.objects.exists()
+
+
+def test_duplicate_email_is_400_naming_the_existing_contact(as_agent):
+    existing = make(email="mina@example.com")
+    response = as_agent.post(
+        URL, {"given_name": "Mina", "email": "MINA@example.com"}, format="json"
+    )
+    assert response.status_code == 400
+    assert str(existing.pk) in response.json()["email"][0]
+
+
+def test_errors_are_translated(as_agent):
+    response = as_agent.post(
+        URL,
+        {"given_name": "A", "timezone": "Mars/Base"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert response.status_code == 400
+    assert "Mars/Base" in response.json()["timezone"][0]
+    assert "time zone" not in response.json()["timezone"][0]
+
+
+def test_partial_update_changes_only_what_is_sent(as_agent):
+    contact = make(email="p@example.com", country="KR", tags=["vip"])
+    response = as_agent.patch(
+        f"{URL}{contact.pk}/", {"lifecycle_stage": "customer"}, format="json"
+    )
+    assert response.status_code == 200
+    assert response.json()["lifecycle_stage"] == "customer"
+    assert response.json()["tags"] == ["vip"]
+    bad = as_agent.patch(
+        f"{URL}{contact.pk}/",
+        {"lifecycle_stage": "customer", "timezone": "Nope/Nope"},
+        format="json",
+    )
+    assert bad.status_code == 400
+
+
+def test_list_searches_filters_and_pages_with_a_cursor(as_agent):
+    for i in range(60):
+        make(
+            given_name=f"N{i:02d}",
+            family_name="Park",
+            email=f"n{i}@example.com",
+            country="KR" if i % 2 else "US",
+        )
+    make(given_name="길동", family_name="홍", email="hong@example.com")
+    first = as_agent.get(URL, {"country": "KR"}).json()
+    assert len(first["results"]) == 30
+    assert first["next"] is None
+    page = as_agent.get(URL).json()
+    assert len(page["results"]) == 50
+    assert page["next"]
+    rest = as_agent.get(page["next"]).json()
+    assert len(rest["results"]) == 11
+    assert {r["id"] for r in page["results"]}.isdisjoint(
+        {r["id"] for r in rest["results"]}
+    )
+    assert [
+        r["name"] for r in as_agent.get(URL, {"search": "길동"}).json()["results"]
+    ] == ["홍길동"]
+    assert as_agent.get(URL, {"ordering": "sideways"}).status_code == 400
+    assert as_agent.get(URL, {"birthday_month": "13"}).status_code == 400
+
+
+@pytest.mark.parametrize("count", [5, 40])
+def test_contact_list_is_a_fixed_number_of_queries(
+    api_client, agent, count, django_assert_num_queries
+):
+    for i in range(count):
+        make(
+            email=f"q{i}@example.com",
+            tags=["vip", "newsletter"],
+            company=CompanyFactory(),
+            consents={"marketing_email": True},
+        )
+    token = Token.objects.create(user=agent)
+    # token+user, role groups, contacts page (with company/owner), tags, consents
+    with django_assert_num_queries(5):
+        response = api_client.get(URL, HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert len(response.json()["results"]) == count
+
+
+def test_contact_detail_is_a_fixed_number_of_queries(
+    as_agent, django_assert_num_queries
+):
+    contact = make(
+        email="d@example.com",
+        tags=["vip"],
+        consents={"sms": True},
+        company=CompanyFactory(),
+    )
+    with django_assert_num_queries(4):  # role, contact, tags, consents
+        response = as_agent.get(f"{URL}{contact.pk}/")
+    assert response.json()["consents"]["sms"] is True
+
+
+def test_delete_is_for_managers(as_agent, api_client, manager):
+    contact = make(email="del@example.com")
+    assert as_agent.delete(f"{URL}{contact.pk}/").status_code == 403
+    api_client.force_authenticate(manager)
+    assert api_client.delete(f"{URL}{contact.pk}/").status_code == 204
+    assert not Contact.objects.exists()
+
+
+def test_customers_and_anonymous_callers_are_refused(api_client, customer_a):
+    contact = make(email="x@example.com")
+    assert api_client.get(URL).status_code == 401
+    api_client.force_authenticate(customer_a)
+    assert api_client.get(URL).status_code == 403
+    assert api_client.get(f"{URL}{contact.pk}/").status_code == 403
+    assert api_client.get(f"{URL}{contact.pk}/timeline/").status_code == 403
+
+
+def test_timeline_endpoint_pages_newest_first(as_agent, agent):
+    contact = make(email="tl@example.com")
+    now = timezone.now()
+    for minutes in range(5):
+        interaction_log(
+            contact=contact,
+            author=agent,
+            kind="call",
+            body=f"call {minutes}",
+            occurred_at=now - dt.timedelta(minutes=minutes),
+        )
+    purchase_record(
+        contact=contact,
+        amount=Decimal("9.99"),
+        currency="USD",
+        occurred_at=now - dt.timedelta(seconds=30),
+        actor=agent,
+    )
+    body = as_agent.get(f"{URL}{contact.pk}/timeline/", {"limit": 3}).json()
+    assert [e["kind"] for e in body["results"]] == ["call", "purchase", "call"]
+    assert body["results"][1]["data"]["amount"] == "9.99"
+    more = as_agent.get(
+        f"{URL}{contact.pk}/timeline/", {"limit": 3, "before": body["next_before"]}
+    ).json()
+    assert [e["body"] for e in more["results"]] == ["call 2", "call 3", "call 4"]
+    assert (
+        as_agent.get(
+            f"{URL}{contact.pk}/timeline/", {"before": "yesterday"}
+        ).status_code
+        == 400
+    )
+
+
+def test_merge_is_for_managers_and_moves_the_records(
+    as_agent, api_client, manager, agent
+):
+    survivor, merged = make(email="s@example.com"), make(email="m@example.com")
+    interaction_log(contact=merged, author=agent, kind="note", body="keep me")
+    assert (
+        as_agent.post(
+            f"{URL}{survivor.pk}/merge/", {"merged": merged.pk}, format="json"
+        ).status_code
+        == 403
+    )
+    api_client.force_authenticate(manager)
+    response = api_client.post(
+        f"{URL}{survivor.pk}/merge/", {"merged": merged.pk}, format="json"
+    )
+    assert response.status_code == 200
+    assert Interaction.objects.get().contact_id == survivor.pk
+    assert (
+        api_client.post(
+            f"{URL}{survivor.pk}/merge/", {"merged": 0}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+def test_bulk_tag_for_staff_and_bulk_assign_for_managers(as_agent, api_client, manager):
+    ids = [make(email=f"bulk{i}@example.com").pk for i in range(3)]
+    response = as_agent.post(
+        f"{URL}bulk-tag/", {"ids": ids, "tags": ["event"]}, format="json"
+    )
+    assert response.json() == {"updated": 3}
+    assert (
+        as_agent.post(
+            f"{URL}bulk-assign/", {"ids": ids, "owner": manager.pk}, format="json"
+        ).status_code
+        == 403
+    )
+    api_client.force_authenticate(manager)
+    assert api_client.post(
+        f"{URL}bulk-assign/", {"ids": ids, "owner": manager.pk}, format="json"
+    ).json() == {"updated": 3}
+    assert (
+        api_client.post(
+            f"{URL}bulk-tag/", {"ids": "1,2", "tags": ["x"]}, format="json"
+        ).status_code
+        == 400
+    )
+
+
+def test_segments_carry_a_live_count(as_agent):
+    make(email="seg@example.com", country="KR")
+    response = as_agent.post(
+        "/api/v1/segments/",
+        {"name": "Korea", "filters": {"country": ["KR"]}},
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["count"] == 1
+    make(email="seg2@example.com", country="KR")
+    assert (
+        as_agent.get(f"/api/v1/segments/{response.json()['id']}/").json()["count"] == 2
+    )
+    bad = as_agent.post(
+        "/api/v1/segments/",
+        {"name": "Bad", "filters": {"colour": "red"}},
+        format="json",
+    )
+    assert bad.status_code == 400
+    assert "filters" in bad.json()
+    assert Segment.objects.count() == 1
+    segment_id = response.json()["id"]
+    assert (
+        as_agent.get(URL, {"segment": segment_id}).json()["results"][0]["country"]
+        == "KR"
+    )
+
+
+def test_interactions_are_logged_and_listed(as_agent, agent):
+    contact = make(email="i@example.com")
+    response = as_agent.post(
+        "/api/v1/interactions/",
+        {
+            "contact": contact.pk,
+            "kind": "meeting",
+            "subject": "Quarterly review",
+            "duration_seconds": 1800,
+        },
+        format="json",
+    )
+    assert response.status_code == 201
+    assert response.json()["author"] == agent.pk
+    assert (
+        as_agent.get("/api/v1/interactions/", {"contact": contact.pk}).json()[
+            "results"
+        ][0]["kind"]
+        == "meeting"
+    )
+    bad = as_agent.post(
+        "/api/v1/interactions/", {"contact": contact.pk, "kind": "call"}, format="json"
+    )
+    assert bad.status_code == 400
+    assert "body" in bad.json()
+    assert (
+        as_agent.post(
+            "/api/v1/interactions/",
+            {"contact": 0, "kind": "call", "body": "x"},
+            format="json",
+        ).status_code
+        == 400
+    )
+
+
+def test_tasks_create_complete_and_filter(as_agent, agent, manager):
+    due = (timezone.now() + dt.timedelta(hours=2)).isoformat()
+    response = as_agent.post(
+        "/api/v1/tasks/", {"title": "Call back", "due_at": due}, format="json"
+    )
+    assert response.status_code == 201
+    assert response.json()["assignee"] == agent.pk
+    task_id = response.json()["id"]
+    assert (
+        as_agent.get("/api/v1/tasks/", {"assignee": "me", "state": "open"}).json()[
+            "results"
+        ][0]["id"]
+        == task_id
+    )
+    done = as_agent.patch(
+        f"/api/v1/tasks/{task_id}/",
+        {"completed": True, "assignee": manager.pk},
+        format="json",
+    )
+    assert done.json()["completed_at"] is not None
+    assert Task.objects.get().assignee == manager
+    assert as_agent.get("/api/v1/tasks/", {"state": "sideways"}).status_code == 400
+
+
+def test_company_detail_sums_revenue_in_the_base_currency(as_agent, agent):
+    company = CompanyFactory(name="Acme")
+    for amount in ("10.00", "15.50"):
+        purchase_record(
+            contact=make(email=f"c{amount}@example.com", company=company),
+            amount=Decimal(amount),
+            currency="USD",
+            occurred_at=timezone.now(),
+            actor=agent,
+        )
+    body = as_agent.get(f"/api/v1/companies/{company.pk}/").json()
+    assert body["contact_count"] == 2
+    assert Decimal(body["revenue"]["net"]) == Decimal("25.50")
+    assert body["revenue"]["orders"] == 2
