@@ -332,7 +332,7 @@ def test_interaction_log_needs_content_and_an_aware_time(agent):
             author=agent,
             kind="call",
             body="x",
-            occurred_at=dt.datetime(2026, 1, 1),
+            occurred_at=dt.datetime(2026, 1, 1),  # noqa: DTZ001 (naive on purpose)
         )
     assert "occurred_at" in error.value.message_dict
     with pytest.raises(ValidationError) as error:
