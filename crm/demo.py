@@ -6,6 +6,7 @@ import datetime as dt
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
@@ -14,7 +15,8 @@ from django.utils import timezone
 from faker import Faker
 
 from crm import hooks
-from crm.models import Company, Contact, Tag, User
+from crm.currencies import quantize
+from crm.models import Company, Contact, Tag, Task, User
 from crm.roles import Role
 from crm.services import user_create
 
@@ -47,21 +49,25 @@ class Market:
     language: str
     timezones: tuple[str, ...]
     weight: int
+    currency: str
+    typical_order: int  # in the market's currency
 
 
 # Korea first (the first market), then the other countries the demo business sells to.
 MARKETS = (
-    Market("ko_KR", "KR", "ko", ("Asia/Seoul",), 35),
+    Market("ko_KR", "KR", "ko", ("Asia/Seoul",), 35, "KRW", 85_000),
     Market(
         "en_US",
         "US",
         "en",
         ("America/New_York", "America/Chicago", "America/Los_Angeles"),
         20,
+        "USD",
+        70,
     ),
-    Market("ja_JP", "JP", "en", ("Asia/Tokyo",), 15),
-    Market("de_DE", "DE", "en", ("Europe/Berlin",), 15),
-    Market("pt_BR", "BR", "en", ("America/Sao_Paulo",), 15),
+    Market("ja_JP", "JP", "en", ("Asia/Tokyo",), 15, "JPY", 9_000),
+    Market("de_DE", "DE", "en", ("Europe/Berlin",), 15, "EUR", 60),
+    Market("pt_BR", "BR", "en", ("America/Sao_Paulo",), 15, "BRL", 300),
 )
 CONTACT_COUNT = 300
 COMPANY_COUNT = 30
@@ -207,11 +213,204 @@ def seed_contacts(users: dict[str, User], write: Callable[[str], None]) -> int:
     return len(new_contacts)
 
 
+# Approximate US dollars per unit; the demo's exchange rates wobble around these.
+USD_PER_UNIT = {
+    "USD": Decimal("1"),
+    "KRW": Decimal("0.00073"),
+    "JPY": Decimal("0.0066"),
+    "EUR": Decimal("1.08"),
+    "BRL": Decimal("0.18"),
+}
+RATE_MONTHS = 26
+INTERACTION_TEXTS = {
+    "ko": [
+        (
+            "배송 문의",
+            "주문한 상품의 배송 일정을 문의하셨습니다. 내일 도착 예정으로 안내했습니다.",
+        ),
+        ("멤버십 혜택 안내", "골드 등급 혜택과 생일 쿠폰에 대해 설명드렸습니다."),
+        ("교환 요청", "사이즈 교환을 요청하셨고 회수 일정을 잡았습니다."),
+        ("신제품 추천", "지난 구매 이력을 바탕으로 신제품을 추천해 드렸습니다."),
+    ],
+    "en": [
+        (
+            "Delivery question",
+            "Asked when the order arrives; confirmed delivery tomorrow.",
+        ),
+        (
+            "Loyalty benefits",
+            "Walked through the Gold tier benefits and the birthday reward.",
+        ),
+        ("Exchange request", "Wants a different size; arranged a pickup."),
+        (
+            "Product recommendation",
+            "Suggested the new collection based on past orders.",
+        ),
+    ],
+}
+
+
+def _month_starts(now: dt.datetime, months: int) -> list[dt.date]:
+    year, month = now.year, now.month
+    days = []
+    for _ in range(months):
+        days.append(dt.date(year, month, 1))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return days
+
+
+def seed_exchange_rates(now: dt.datetime) -> None:
+    """A rate per currency on the first of every month, relative to ``BASE_CURRENCY``."""
+    from django.conf import settings
+
+    from crm.services import exchange_rate_set
+
+    base = settings.BASE_CURRENCY
+    if base not in USD_PER_UNIT:
+        return  # a business with another base currency enters its own rates
+    rng = random.Random(7)
+    for day in reversed(_month_starts(now, RATE_MONTHS)):
+        for currency, usd in USD_PER_UNIT.items():
+            wobble = Decimal(str(round(rng.uniform(0.96, 1.04), 4)))
+            if currency != base:
+                rate = (usd / USD_PER_UNIT[base] * wobble).quantize(
+                    Decimal("0.0000000001")
+                )
+                exchange_rate_set(currency=currency, date=day, rate=rate)
+
+
+def seed_activity(users: dict[str, User], write: Callable[[str], None]) -> None:
+    """Purchases in each market's currency, interactions, tasks and a few duplicates to merge."""
+    from crm.services import interaction_log, purchase_record, task_create
+
+    now = timezone.now()
+    seed_duplicates(write)  # first, so they get interactions like everyone else
+    seed_exchange_rates(now)
+    markets = {m.country: m for m in MARKETS}
+    purchases = interactions = 0
+    contacts = Contact.objects.select_related("owner").order_by("email")
+    for contact in contacts:
+        rng = random.Random(contact.email)
+        market = markets.get(str(contact.country))
+        if market is None:
+            continue
+        if contact.customer_since and not contact.purchases.exists():
+            start = contact.customer_since
+            moments = sorted(
+                [start]
+                + [
+                    start + (now - start) * rng.random()
+                    for _ in range(rng.randrange(0, 5))
+                ]
+            )
+            for n, moment in enumerate(moments):
+                amount = Decimal(market.typical_order) * Decimal(
+                    str(round(rng.uniform(0.4, 2.2), 2))
+                )
+                purchase_record(
+                    contact=contact,
+                    amount=quantize(amount, market.currency),
+                    currency=market.currency,
+                    occurred_at=min(moment, now - dt.timedelta(minutes=1)),
+                    external_id=f"demo:{contact.email}:{n}",
+                    actor=contact.owner,
+                )
+                purchases += 1
+        if not contact.interactions.exists():
+            texts = INTERACTION_TEXTS["ko" if contact.language == "ko" else "en"]
+            for _ in range(rng.randrange(1, 4)):
+                subject, body = rng.choice(texts)
+                interaction_log(
+                    contact=contact,
+                    author=contact.owner,
+                    kind=rng.choice(
+                        ["call", "email", "chat", "meeting", "note", "sms"]
+                    ),
+                    direction=rng.choice(["inbound", "outbound"]),
+                    subject=subject,
+                    body=body,
+                    occurred_at=now
+                    - dt.timedelta(
+                        days=rng.randrange(0, 365), minutes=rng.randrange(0, 600)
+                    ),
+                    duration_seconds=rng.choice([None, 120, 300, 900]),
+                )
+                interactions += 1
+    write(f"  purchases added: {purchases}, interactions added: {interactions}")
+
+    if not Task.objects.exists():
+        rng = random.Random(11)
+        staff = [users[Role.AGENT.value], users[Role.MANAGER.value]]
+        picked = list(contacts[:40])
+        for i, offset_hours in enumerate(
+            [-50, -26, -3, 1, 3, 5, 20, 30, 52, 75, 100, 160]
+        ):
+            contact = picked[(i * 3) % len(picked)] if picked else None
+            task_create(
+                title=[
+                    "Follow up on the exchange",
+                    "Send the Gold tier welcome",
+                    "Call about renewal",
+                    "Check delivery feedback",
+                ][i % 4],
+                due_at=now + dt.timedelta(hours=offset_hours),
+                assignee=staff[i % 2],
+                created_by=staff[(i + 1) % 2],
+                contact=contact,
+                notes=rng.choice(["", "Prefers a call after 6pm local time."]),
+            )
+        write("  tasks added: 12")
+
+
+def seed_duplicates(write: Callable[[str], None]) -> None:
+    """Three pairs the Duplicates page will find: same phone, a +tag mailbox, same name at one company."""
+    from crm.services import contact_create
+
+    original = (
+        Contact.objects.filter(country="KR").exclude(phone="").order_by("email").first()
+    )
+    company = Company.objects.order_by("name").first()
+    if (
+        original is None
+        or company is None
+        or Contact.objects.filter(email__startswith="dup").exists()
+    ):
+        return
+    contact_create(
+        given_name=original.given_name,
+        family_name=original.family_name,
+        email="dup.phone@kr.rapport.example",
+        phone=str(original.phone),
+        country="KR",
+        language="ko",
+        source=Contact.Source.IMPORT,
+    )
+    local, _sep, domain = original.email.partition("@")
+    contact_create(
+        given_name=original.given_name,
+        family_name=original.family_name,
+        email=f"{local}+shop@{domain}",
+        country="KR",
+        language="ko",
+        source=Contact.Source.WEBSITE,
+    )
+    for email in ("dup.anna.1@de.rapport.example", "dup.anna.2@de.rapport.example"):
+        contact_create(
+            given_name="Anna",
+            family_name="Schneider",
+            email=email,
+            country="DE",
+            company=company,
+        )
+    write("  duplicates to merge added: 3 pairs")
+
+
 @transaction.atomic
 def seed_demo(*, write: Callable[[str], None] = print) -> None:
     """Load the demo users and data of every app (apps add theirs through ``hooks.demo_seeders``)."""
     users = seed_users(write)
     added = seed_contacts(users, write)
     write(f"  contacts added: {added} (total {Contact.objects.count()})")
+    seed_activity(users, write)
     for seeder in hooks.demo_seeders:
         seeder(write=write)

@@ -3,7 +3,8 @@ import io
 import pytest
 from django.core.management import CommandError, call_command
 
-from crm.models import Company, Contact, User
+from crm.models import Company, Contact, ExchangeRate, Interaction, Purchase, Task, User
+from crm.selectors import duplicate_candidates
 from crm.roles import Role
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
@@ -35,14 +36,11 @@ def test_seed_demo_loads_the_four_users_and_hundreds_of_international_contacts()
 
 def test_seed_demo_twice_adds_nothing_the_second_time():
     call_command("seed_demo", stdout=io.StringIO())
-    counts = (User.objects.count(), Contact.objects.count(), Company.objects.count())
+    models = (User, Contact, Company, Purchase, Interaction, Task, ExchangeRate)
+    counts = [model.objects.count() for model in models]
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
-    assert (
-        User.objects.count(),
-        Contact.objects.count(),
-        Company.objects.count(),
-    ) == counts
+    assert [model.objects.count() for model in models] == counts
     assert "contacts added: 0" in out.getvalue()
 
 
@@ -62,3 +60,26 @@ def test_create_api_token_refuses_unknown_users_and_customers(customer_a):
         call_command("create_api_token", "nobody@example.com")
     with pytest.raises(CommandError, match="staff"):
         call_command("create_api_token", customer_a.email)
+
+
+def test_seed_demo_adds_purchases_in_several_currencies_interactions_tasks_and_duplicates():
+    call_command("seed_demo", stdout=io.StringIO())
+    assert set(Purchase.objects.values_list("currency", flat=True)) >= {
+        "KRW",
+        "USD",
+        "JPY",
+        "EUR",
+        "BRL",
+    }
+    assert Interaction.objects.filter(
+        contact__language="ko", subject="배송 문의"
+    ).exists()
+    assert Task.objects.filter(completed_at__isnull=True).count() == 12
+    manager = User.objects.get(email="manager@rapport.example")
+    assert len(duplicate_candidates(user=manager)) >= 3
+    # derived fields come from the purchases themselves
+    buyer = Purchase.objects.select_related("contact").first().contact
+    assert (
+        buyer.last_purchase_at
+        == buyer.purchases.order_by("-occurred_at").first().occurred_at
+    )
