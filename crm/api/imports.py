@@ -210,6 +210,15 @@ class ImportJobViewSet(
             self.OutputSerializer(job).data, status=status.HTTP_202_ACCEPTED
         )
 
+    @extend_schema(request=None, responses={202: OutputSerializer})
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, **kwargs: Any) -> Response:
+        """Resume a failed (or stalled) import after its last committed batch."""
+        job = services.import_job_retry(job=self.get_object())
+        return Response(
+            self.OutputSerializer(job).data, status=status.HTTP_202_ACCEPTED
+        )
+
     @extend_schema(
         responses={
             (200, "application/json"): RejectionSerializer(many=True),

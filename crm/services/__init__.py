@@ -22,10 +22,9 @@ from crm.services.contacts import (
     parse_phone,
     tags_get_or_create,
 )
+from crm.services.exports import contacts_export_csv, contacts_export_vcard
 from crm.services.idempotency import idempotency_records_purge
 from crm.services.imports import (
-    contacts_export_csv,
-    contacts_export_vcard,
     import_job_columns,
     import_job_create,
     import_job_delete,

@@ -4,8 +4,8 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from crm.models import Company, Contact, ExchangeRate, Interaction, Purchase, Task, User
-from crm.selectors import duplicate_candidates
 from crm.roles import Role
+from crm.selectors import duplicate_candidates
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 

@@ -302,3 +302,22 @@ def test_list_detail_and_report_take_a_fixed_number_of_queries(
     fresh()
     with django_assert_num_queries(3):  # the role, the job, its rejections
         api_client.get(reverse("api:import-report", args=[body["id"]]))
+
+
+def test_a_failed_import_can_be_resumed_and_a_finished_one_cannot(
+    api_client, manager, django_capture_on_commit_callbacks
+):
+    api_client.force_authenticate(manager)
+    body = post_import(api_client).json()
+    job = ImportJob.objects.get(public_id=body["id"])
+    ImportJob.objects.filter(pk=job.pk).update(status="failed", error="worker lost")
+    url = reverse("api:import-resume", args=[body["id"]])
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = api_client.post(url)
+    assert response.status_code == 202
+    assert (response.json()["status"], response.json()["error"]) == ("pending", "")
+    assert len(callbacks) == 1
+    contact_import_run(job.pk)
+    response = api_client.post(url)
+    assert response.status_code == 400
+    assert "detail" in response.json()
