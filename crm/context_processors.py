@@ -46,4 +46,4 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         items.append(
             {"label": item.label, "url": url, "icon": item.icon, "active": active}
         )
-    return {"navigation": items, "user_role": role}
+    return {"navigation": items, "user_role": role, "can_admin": role in MANAGER_ROLES}
