@@ -50,3 +50,7 @@ contact_merged: Hook[Callable[..., None]] = Hook("contact_merged")
 # fn(*, contact_id: int, kinds: set[str] | None, before: datetime | None, limit: int)
 #   -> list[crm.timeline.TimelineEntry]: this app's newest entries for the contact's timeline.
 timeline_sources: Hook[Callable[..., list[Any]]] = Hook("timeline_sources")
+# fn(*, contact_id: int, event: str, data: dict) -> None: something happened to a contact that
+# outreach may answer with a message, e.g. "tier_upgraded", "points_expiring", "survey_invited".
+# Called inside the caller's transaction; listeners defer their own work with on_commit.
+contact_events: Hook[Callable[..., None]] = Hook("contact_events")
