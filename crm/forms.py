@@ -30,6 +30,7 @@ from crm.models import (
     User,
 )
 from crm.roles import STAFF_ROLES, role_of
+from crm.selectors import CONTACT_FILTERS
 
 
 class _EmailAuthenticationForm(AuthenticationForm):
@@ -199,6 +200,13 @@ def month_choices() -> list[tuple[str, str]]:
     return [(str(number), str(name)) for number, name in MONTHS.items()]
 
 
+class FilterChoiceField(forms.ChoiceField):
+    """A filter's select: any value passes here, the selector decides (and names the filter)."""
+
+    def valid_value(self, value: Any) -> bool:
+        return True
+
+
 class ContactFilterForm(forms.Form):
     """The contact list's search, filters and sort. It only displays them: the selector reads
     the raw query string and names the filter in its error, which the view puts on this form."""
@@ -214,13 +222,13 @@ class ContactFilterForm(forms.Form):
             }
         ),
     )
-    country = forms.ChoiceField(label=_("Country"), required=False)
-    language = forms.ChoiceField(label=_("Language"), required=False)
-    lifecycle_stage = forms.ChoiceField(label=_("Lifecycle stage"), required=False)
-    tag = forms.ChoiceField(label=_("Tag"), required=False)
-    owner = forms.ChoiceField(label=_("Owner"), required=False)
-    segment = forms.ChoiceField(label=_("Segment"), required=False)
-    has_purchased = forms.ChoiceField(
+    country = FilterChoiceField(label=_("Country"), required=False)
+    language = FilterChoiceField(label=_("Language"), required=False)
+    lifecycle_stage = FilterChoiceField(label=_("Lifecycle stage"), required=False)
+    tag = FilterChoiceField(label=_("Tag"), required=False)
+    owner = FilterChoiceField(label=_("Owner"), required=False)
+    segment = FilterChoiceField(label=_("Segment"), required=False)
+    has_purchased = FilterChoiceField(
         label=_("Has purchased"),
         required=False,
         choices=[
@@ -229,8 +237,8 @@ class ContactFilterForm(forms.Form):
             ("false", _("No")),
         ],
     )
-    birthday_month = forms.ChoiceField(label=_("Birthday month"), required=False)
-    ordering = forms.ChoiceField(label=_("Sort by"), required=False)
+    birthday_month = FilterChoiceField(label=_("Birthday month"), required=False)
+    ordering = FilterChoiceField(label=_("Sort by"), required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -256,21 +264,19 @@ class ContactFilterForm(forms.Form):
         _choice_field(self, "ordering").choices = list(ORDERING_LABELS.items())
 
     def filter_params(self) -> dict[str, list[str]]:
-        """The non-empty filters of the query string, as the selector and segments take them."""
-        from crm.selectors import CONTACT_FILTERS
+        return contact_filter_params(self.data)
 
-        data = self.data
-        params: dict[str, list[str]] = {}
-        for name in CONTACT_FILTERS:
-            values = (
-                data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
-            )
-            values = [
-                str(v).strip() for v in values if v is not None and str(v).strip()
-            ]
-            if values:
-                params[name] = values
-        return params
+
+def contact_filter_params(data: Any) -> dict[str, list[str]]:
+    """The non-empty contact-list filters of a query string or form post, as the selector
+    and segments take them (``{"country": ["KR"], "tag": ["vip"]}``)."""
+    params: dict[str, list[str]] = {}
+    for name in CONTACT_FILTERS:
+        raw = data.getlist(name) if hasattr(data, "getlist") else [data.get(name, "")]
+        values = [str(v).strip() for v in raw if v is not None and str(v).strip()]
+        if values:
+            params[name] = values
+    return params
 
 
 class ContactForm(forms.Form):
