@@ -21,9 +21,16 @@ def test_there_are_templates():
 
 
 @pytest.mark.smoke
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.relative_to(settings.BASE_DIR)))
+@pytest.mark.parametrize(
+    "template", TEMPLATES, ids=lambda p: str(p.relative_to(settings.BASE_DIR))
+)
 def test_template_has_nothing_the_csp_would_block(template):
-    text = re.sub(r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}", "", template.read_text(), flags=re.S)
+    text = re.sub(
+        r"\{#.*?#\}|\{% comment %\}.*?\{% endcomment %\}",
+        "",
+        template.read_text(),
+        flags=re.S,
+    )
     problems = [label for pattern, label in INLINE if pattern.search(text)]
     assert not problems, f"{template.name} has {', '.join(problems)}"
 
