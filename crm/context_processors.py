@@ -21,6 +21,7 @@ class NavItem(NamedTuple):
 NAVIGATION = (
     NavItem(_("Home"), "home", "home", STAFF_ROLES),
     NavItem(_("Contacts"), "crm:contacts", "users", STAFF_ROLES),
+    NavItem(_("Tasks"), "crm:tasks", "check", STAFF_ROLES),
     NavItem(_("Loyalty"), "loyalty:overview", "award", STAFF_ROLES),
     NavItem(_("Surveys"), "feedback:surveys", "message", STAFF_ROLES),
     NavItem(_("Tickets"), "feedback:tickets", "lifebuoy", STAFF_ROLES),

@@ -345,7 +345,7 @@ def seed_activity(users: dict[str, User], write: Callable[[str], None]) -> None:
         for i, offset_hours in enumerate(
             [-50, -26, -3, 1, 3, 5, 20, 30, 52, 75, 100, 160]
         ):
-            contact = picked[(i * 3) % len(picked)] if picked else None
+            task_contact: Contact | None = picked[(i * 3) % len(picked)] if picked else None
             task_create(
                 title=[
                     "Follow up on the exchange",
@@ -356,7 +356,7 @@ def seed_activity(users: dict[str, User], write: Callable[[str], None]) -> None:
                 due_at=now + dt.timedelta(hours=offset_hours),
                 assignee=staff[i % 2],
                 created_by=staff[(i + 1) % 2],
-                contact=contact,
+                contact=task_contact,
                 notes=rng.choice(["", "Prefers a call after 6pm local time."]),
             )
         write("  tasks added: 12")

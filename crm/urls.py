@@ -1,11 +1,41 @@
 from django.urls import path
 
 from crm import views
+from crm.views import companies, contacts, tasks
 
 app_name = "crm"
 
 urlpatterns = [
-    path("contacts/", views.contacts, name="contacts"),
+    path("contacts/", contacts.contacts, name="contacts"),
+    path("contacts/new/", contacts.contact_create, name="contact_create"),
+    path("contacts/bulk/", contacts.contacts_bulk, name="contacts_bulk"),
+    path("contacts/segments/", contacts.segment_save, name="segment_save"),
+    path("contacts/duplicates/", contacts.duplicates, name="duplicates"),
+    path("contacts/merge/", contacts.merge, name="merge"),
+    path("contacts/<int:pk>/", contacts.contact_detail, name="contact"),
+    path("contacts/<int:pk>/edit/", contacts.contact_edit, name="contact_edit"),
+    path("contacts/<int:pk>/delete/", contacts.contact_delete, name="contact_delete"),
+    path(
+        "contacts/<int:pk>/timeline/",
+        contacts.timeline_entries,
+        name="contact_timeline",
+    ),
+    path(
+        "contacts/<int:pk>/interactions/",
+        contacts.interaction_log,
+        name="interaction_log",
+    ),
+    path(
+        "contacts/<int:pk>/purchases/",
+        contacts.purchase_record,
+        name="purchase_record",
+    ),
+    path("contacts/<int:pk>/tasks/", contacts.task_add, name="contact_task_add"),
+    path("companies/", companies.companies, name="companies"),
+    path("companies/<int:pk>/", companies.company_detail, name="company"),
+    path("tasks/", tasks.tasks, name="tasks"),
+    path("tasks/<int:pk>/complete/", tasks.task_complete, name="task_complete"),
+    path("tasks/<int:pk>/reassign/", tasks.task_reassign, name="task_reassign"),
     # Contact import wizard and exports (Managers).
     path("contacts/import/", views.import_upload, name="import"),
     path(

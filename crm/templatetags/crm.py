@@ -99,3 +99,105 @@ def query(context: dict[str, Any], *drop: str, **changes: Any) -> str:
             params[name] = str(value)
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else "?"
+
+
+TIMELINE_ICONS = {
+    "call": "phone",
+    "email": "mail",
+    "meeting": "users",
+    "chat": "message",
+    "sms": "message",
+    "note": "note",
+    "social": "share",
+    "purchase": "cart",
+    "refund": "refresh",
+    "task": "check",
+    "merge": "merge",
+    "points": "award",
+    "redemption": "gift",
+    "referral": "share",
+    "survey": "star",
+    "response": "star",
+    "ticket": "lifebuoy",
+    "message": "send",
+    "outreach": "send",
+}
+
+
+@register.filter
+def timeline_icon(kind: str) -> str:
+    """The icon name (templates/includes/icon.html) for a timeline entry's kind."""
+    return TIMELINE_ICONS.get(kind, "info")
+
+
+@register.filter
+def duration(seconds: Any) -> str:
+    """Seconds as ``1:05:00`` / ``12 min``, for call and meeting lengths."""
+    from django.utils.translation import gettext
+
+    if seconds in (None, ""):
+        return ""
+    minutes = round(int(seconds) / 60)
+    if minutes < 60:
+        return gettext("%(minutes)d min") % {"minutes": minutes}
+    return gettext("%(hours)d h %(minutes)02d min") % {
+        "hours": minutes // 60,
+        "minutes": minutes % 60,
+    }
+
+
+@register.filter
+def timeline_kind(kind: str) -> str:
+    """The translated name of a timeline entry's kind (“Call”, “Purchase”)."""
+    from crm.timeline import TIMELINE_KINDS
+
+    return str(TIMELINE_KINDS.get(kind, kind.replace("_", " ").capitalize()))
+
+
+@register.filter
+def entry_key(entry: Any) -> str:
+    """A timeline entry's identity (``call-12``), for anchors and marking the new entry."""
+    return f"{entry.kind}-{entry.object_id}"
+
+
+@register.filter
+def as_decimal(value: Any) -> Decimal | None:
+    """A money string from timeline data as ``Decimal`` (falsy when zero)."""
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, TypeError):
+        return None
+
+
+@register.filter
+def as_datetime(value: Any) -> dt.datetime | None:
+    """An ISO 8601 string from timeline data as a datetime (shown in the reader's time zone)."""
+    from django.utils.dateparse import parse_datetime
+
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        return parse_datetime(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+@register.filter
+def consent_states(contact: Any) -> list[dict[str, Any]]:
+    """Each consent purpose with the contact's answer (None when never asked), when and how."""
+    from crm.models import Consent
+
+    current = {c.purpose: c for c in contact.consents.all()}
+    states = []
+    for purpose, label in Consent.Purpose.choices:
+        row = current.get(purpose)
+        states.append(
+            {
+                "purpose": purpose,
+                "label": label,
+                "granted": None if row is None else row.granted,
+                "changed_at": row.changed_at if row else None,
+                "source": row.get_source_display() if row else "",
+            }
+        )
+    return states
