@@ -1,12 +1,21 @@
 """Shared fixtures: one user per role (healthchecks' alice/bob/charlie idea) and an API client."""
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from crm.roles import Role
 from tests.crm.factories import UserFactory
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _each_test_starts_in_english():
+    """A request in Korean leaves Korean active in the thread; no test may inherit it."""
+    translation.activate("en")
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture
