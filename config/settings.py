@@ -138,7 +138,11 @@ AUTH_USER_MODEL = "crm.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    "sesame.backends.ModelBackend",  # the customer portal's emailed sign-in links
 ]
+# Portal sign-in links: single use, valid for SESAME_MAX_AGE seconds.
+SESAME_MAX_AGE = env.int("SIGN_IN_LINK_MINUTES", default=15) * 60
+SESAME_ONE_TIME = True
 AUTH_PASSWORD_VALIDATORS = [
     {
         "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"
@@ -273,6 +277,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Two models have a "kind" field with different choices; name each enum after its model.
+    "ENUM_NAME_OVERRIDES": {
+        "InteractionKindEnum": "crm.models.Interaction.Kind",
+        "PointsEntryKindEnum": "loyalty.models.PointsEntry.Kind",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------

@@ -43,3 +43,40 @@ def contact_import_run(job_id: int) -> str | None:
 
     job = import_job_run(job_id=job_id)
     return job.status if job is not None else None
+
+
+@shared_task
+def customer_sign_in_link_send(user_id: int, portal_url: str) -> None:
+    """Email a customer their single-use, expiring portal sign-in link, in their language."""
+    from django.conf import settings
+    from django.core.mail import EmailMultiAlternatives
+    from django.template.loader import render_to_string
+    from django.utils import translation
+    from sesame.utils import get_query_string
+
+    from crm.models import User
+
+    user = (
+        User.objects.filter(pk=user_id, is_active=True, is_staff=False)
+        .select_related("contact")
+        .first()
+    )
+    if user is None:
+        return
+    contact = getattr(user, "contact", None)
+    language = (
+        (contact.language if contact else "") or user.language or settings.LANGUAGE_CODE
+    )
+    link = f"{portal_url.rstrip('/')}/enter/{get_query_string(user)}"
+    with translation.override(language):
+        context = {
+            "name": contact.display_name if contact else user.display_name,
+            "link": link,
+            "minutes": settings.SESAME_MAX_AGE // 60,
+        }
+        subject = render_to_string("emails/portal_sign_in_subject.txt", context).strip()
+        text = render_to_string("emails/portal_sign_in.txt", context)
+        html = render_to_string("emails/portal_sign_in.html", context)
+    message = EmailMultiAlternatives(subject, text, to=[user.email])
+    message.attach_alternative(html, "text/html")
+    message.send()

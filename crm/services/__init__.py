@@ -47,6 +47,8 @@ from crm.services.purchases import (
     purchase_refund,
 )
 from crm.services.users import (
+    customer_account_get_or_create,
+    sign_in_link_request,
     api_token_get_or_create,
     user_create,
     user_set_language,
@@ -54,6 +56,8 @@ from crm.services.users import (
 )
 
 __all__ = [
+    "customer_account_get_or_create",
+    "sign_in_link_request",
     "api_token_get_or_create",
     "company_create",
     "company_get_or_create_by_name",
