@@ -6,9 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from sesame.views import LoginView as SesameLoginView
-from django.utils.translation import gettext_lazy as _
 
 from crm.forms import CustomerAuthenticationForm, SignInLinkForm
 from crm.permissions import staff_required
