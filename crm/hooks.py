@@ -54,3 +54,6 @@ timeline_sources: Hook[Callable[..., list[Any]]] = Hook("timeline_sources")
 # outreach may answer with a message, e.g. "tier_upgraded", "points_expiring", "survey_invited".
 # Called inside the caller's transaction; listeners defer their own work with on_commit.
 contact_events: Hook[Callable[..., None]] = Hook("contact_events")
+# fn(*, request, contact) -> dict | None: a panel on the staff contact page, e.g. loyalty's
+# {"id": "loyalty", "title": "Loyalty", "html": "<rendered fragment>", "order": 10}; None hides it.
+contact_page_panels: Hook[Callable[..., Any]] = Hook("contact_page_panels")
