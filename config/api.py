@@ -13,6 +13,12 @@ from crm.api.contacts import (
 from crm.api.imports import ContactExportViewSet, ImportJobViewSet
 from crm.api.purchases import ExchangeRateViewSet, PurchaseViewSet
 from crm.api.users import MeView
+from loyalty.api import (
+    AdjustmentViewSet,
+    LoyaltyAccountViewSet,
+    RedemptionViewSet,
+    RewardViewSet,
+)
 
 router = routers.DefaultRouter()
 router.register("contacts", ContactViewSet, basename="contact")
@@ -24,5 +30,9 @@ router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("contacts-export", ContactExportViewSet, basename="contact-export")
+router.register("loyalty/accounts", LoyaltyAccountViewSet, basename="loyalty-account")
+router.register("loyalty/rewards", RewardViewSet, basename="loyalty-reward")
+router.register("loyalty/redemptions", RedemptionViewSet, basename="loyalty-redemption")
+router.register("loyalty/adjustments", AdjustmentViewSet, basename="loyalty-adjustment")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

@@ -25,4 +25,20 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.idempotency_records_purge_daily",
         "schedule": crontab(hour=0, minute=40),
     },
+    "loyalty-expire-points": {
+        "task": "loyalty.tasks.loyalty_expire_points_nightly",
+        "schedule": crontab(hour=1, minute=10),
+    },
+    "loyalty-reevaluate-tiers": {
+        "task": "loyalty.tasks.loyalty_reevaluate_tiers_nightly",
+        "schedule": crontab(hour=1, minute=40),
+    },
+    "loyalty-warn-expiring": {
+        "task": "loyalty.tasks.loyalty_warn_expiring_daily",
+        "schedule": crontab(hour=2, minute=10),
+    },
+    "loyalty-birthday-bonus": {
+        "task": "loyalty.tasks.loyalty_birthday_bonus_hourly",
+        "schedule": crontab(minute=5),
+    },
 }

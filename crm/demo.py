@@ -179,7 +179,10 @@ def seed_contacts(users: dict[str, User], write: Callable[[str], None]) -> int:
         new_contacts.append(contact)
         new_tags.append((len(new_contacts) - 1, chosen_tags))
     for contact in new_contacts:
-        contact.full_clean(validate_unique=False, validate_constraints=False)
+        contact.full_clean(
+            validate_unique=False, validate_constraints=False, exclude=["search_text"]
+        )
+        contact.search_text = contact.build_search_text()
     Contact.objects.bulk_create(new_contacts)
     through = Contact.tags.through
     through.objects.bulk_create(
@@ -192,7 +195,7 @@ def seed_contacts(users: dict[str, User], write: Callable[[str], None]) -> int:
 
     customer = users[Role.CUSTOMER.value]
     if not Contact.objects.filter(user=customer).exists():
-        Contact.objects.update_or_create(
+        portal_contact, _created = Contact.objects.update_or_create(
             email=customer.email,
             defaults={
                 "given_name": customer.given_name,
@@ -208,6 +211,9 @@ def seed_contacts(users: dict[str, User], write: Callable[[str], None]) -> int:
                 "customer_since": now - dt.timedelta(days=400),
                 "user": customer,
             },
+        )
+        Contact.objects.filter(pk=portal_contact.pk).update(
+            search_text=portal_contact.build_search_text()
         )
         new_contacts.append(Contact(email=customer.email))
     return len(new_contacts)
@@ -345,7 +351,9 @@ def seed_activity(users: dict[str, User], write: Callable[[str], None]) -> None:
         for i, offset_hours in enumerate(
             [-50, -26, -3, 1, 3, 5, 20, 30, 52, 75, 100, 160]
         ):
-            task_contact: Contact | None = picked[(i * 3) % len(picked)] if picked else None
+            task_contact: Contact | None = (
+                picked[(i * 3) % len(picked)] if picked else None
+            )
             task_create(
                 title=[
                     "Follow up on the exchange",

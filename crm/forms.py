@@ -58,6 +58,15 @@ class StaffAuthenticationForm(_EmailAuthenticationForm):
             )
 
 
+class SignInLinkForm(forms.Form):
+    """A customer asks for a sign-in link by email."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+
+
 class CustomerAuthenticationForm(_EmailAuthenticationForm):
     """Portal sign-in for customers; staff accounts have no loyalty account to show."""
 
@@ -245,7 +254,7 @@ class ContactFilterForm(forms.Form):
         anything: list[tuple[str, Any]] = [("", pgettext_lazy("filter", "All"))]
         options: dict[str, list[tuple[str, Any]]] = {
             "country": list(countries),
-            "language": [(code, gettext(name)) for code, name in settings.LANGUAGES],
+            "language": list(settings.LANGUAGES),
             "lifecycle_stage": list(Contact.LifecycleStage.choices),
             "tag": [(n, n) for n in Tag.objects.values_list("name", flat=True)],
             "owner": [
@@ -262,6 +271,9 @@ class ContactFilterForm(forms.Form):
         for name, choices in options.items():
             _choice_field(self, name).choices = anything + choices
         _choice_field(self, "ordering").choices = list(ORDERING_LABELS.items())
+        for name, field in self.fields.items():
+            if name != "q":  # the list refreshes when one of these changes (HTMX)
+                field.widget.attrs["class"] = "filter-control"
 
     def filter_params(self) -> dict[str, list[str]]:
         return contact_filter_params(self.data)
@@ -324,7 +336,9 @@ class ContactForm(forms.Form):
     )
     owner = StaffChoiceField(label=_("Owner"), required=False, empty_label=_("Nobody"))
     lifecycle_stage = forms.ChoiceField(
-        label=_("Lifecycle stage"), choices=Contact.LifecycleStage.choices
+        label=_("Lifecycle stage"),
+        choices=Contact.LifecycleStage.choices,
+        initial=Contact.LifecycleStage.LEAD,
     )
     consent_marketing_email = forms.BooleanField(
         label=Consent.Purpose.MARKETING_EMAIL.label, required=False
@@ -378,9 +392,7 @@ class ContactForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         _choice_field(self, "country").choices = [("", "—"), *countries]
-        _choice_field(self, "language").choices = [
-            (code, gettext(name)) for code, name in settings.LANGUAGES
-        ]
+        _choice_field(self, "language").choices = list(settings.LANGUAGES)
         current_zone = str(contact.timezone) if contact and contact.timezone else ""
         _choice_field(self, "timezone").choices = timezone_choices(current_zone)
 
@@ -426,7 +438,7 @@ class ContactForm(forms.Form):
         data = self.cleaned_data
         fields: dict[str, Any] = {name: data[name] for name in self.SERVICE_FIELDS}
         fields["tags"] = [t.strip() for t in data["tags"].split(",") if t.strip()]
-        common = {
+        common: dict[str, Any] = {
             "actor": self.actor,
             "consents": self._consents(),
             "consent_source": Consent.Source.STAFF,
@@ -451,7 +463,9 @@ class InteractionForm(forms.Form):
 
     kind = forms.ChoiceField(label=_("Kind"), choices=Interaction.Kind.choices)
     direction = forms.ChoiceField(
-        label=_("Direction"), choices=Interaction.Direction.choices
+        label=_("Direction"),
+        choices=Interaction.Direction.choices,
+        initial=Interaction.Direction.OUTBOUND,
     )
     subject = forms.CharField(label=_("Subject"), max_length=200, required=False)
     body = forms.CharField(
@@ -580,6 +594,10 @@ class SegmentForm(forms.Form):
 
 
 class BulkTagForm(forms.Form):
+    # Both bulk forms share one <form>: a browser "required" on the other action's field
+    # would block this one. The server checks what the chosen action needs.
+    use_required_attribute = False
+
     tags = forms.CharField(
         label=_("Tags to add"),
         max_length=600,
@@ -591,7 +609,9 @@ class BulkTagForm(forms.Form):
 
 
 class BulkAssignForm(forms.Form):
-    owner = StaffChoiceField(label=_("New owner"))
+    use_required_attribute = False
+
+    owner = StaffChoiceField(label=_("New owner"), empty_label=_("Choose an owner…"))
 
 
 def contact_ids(values: Iterable[str], limit: int = 10_000) -> list[int]:

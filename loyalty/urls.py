@@ -6,4 +6,19 @@ app_name = "loyalty"
 
 urlpatterns = [
     path("", views.overview, name="overview"),
+    path(
+        "redemptions/<uuid:public_id>/cancel/",
+        views.redemption_cancel_view,
+        name="redemption_cancel",
+    ),
+    path(
+        "contacts/<int:contact_id>/adjust/",
+        views.contact_adjust,
+        name="contact_adjust",
+    ),
+    path(
+        "contacts/<int:contact_id>/redeem/",
+        views.contact_redeem,
+        name="contact_redeem",
+    ),
 ]

@@ -220,6 +220,16 @@ class Contact(TimeStampedModel):
             models.Index(fields=["country"], name="crm_contact_country"),
             models.Index(fields=["language"], name="crm_contact_language"),
             models.Index(fields=["created_at", "id"], name="crm_contact_created"),
+            # The contact list's orderings (crm.selectors.CONTACT_ORDERINGS), for keyset pages.
+            models.Index(
+                fields=["family_name", "given_name", "id"],
+                name="crm_contact_name_order",
+            ),
+            models.Index(
+                models.F("last_purchase_at").desc(nulls_last=True),
+                models.F("id").desc(),
+                name="crm_contact_lastpurchase_ord",
+            ),
             models.Index(fields=["last_purchase_at"], name="crm_contact_last_purchase"),
             models.Index(fields=["customer_since"], name="crm_contact_customer_since"),
             models.Index(fields=["phone"], name="crm_contact_phone"),

@@ -16,15 +16,8 @@ from timezone_field import TimeZoneField
 
 from crm.roles import Role, role_of
 
-# Languages that write the family name first; Korean writes it without a space (홍길동).
-FAMILY_NAME_FIRST = {
-    "ko": "",
-    "ja": " ",
-    "zh-hans": "",
-    "zh-hant": "",
-    "hu": " ",
-    "vi": " ",
-}
+# Latin-script languages that still write the family name first (Nguyễn Văn An, Nagy Anna).
+FAMILY_NAME_FIRST = {"hu": " ", "vi": " "}
 
 
 def _script_family_first(text: str) -> str | None:
@@ -37,8 +30,8 @@ def _script_family_first(text: str) -> str | None:
 
 
 def person_name(*, given_name: str, family_name: str, language: str) -> str:
-    """A person's full name in the order their name's script (or else their language) writes it:
-    홍길동, 山田 太郎, Anna Schmidt."""
+    """A person's full name in the order their name's script writes it: 홍길동, 山田 太郎,
+    Anna Schmidt (also on a Korean page), and family-first for Hungarian and Vietnamese."""
     separator = _script_family_first(given_name + family_name)
     if separator is None:
         separator = FAMILY_NAME_FIRST.get(language)

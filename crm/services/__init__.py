@@ -47,17 +47,15 @@ from crm.services.purchases import (
     purchase_refund,
 )
 from crm.services.users import (
+    api_token_get_or_create,
     customer_account_get_or_create,
     sign_in_link_request,
-    api_token_get_or_create,
     user_create,
     user_set_language,
     user_set_role,
 )
 
 __all__ = [
-    "customer_account_get_or_create",
-    "sign_in_link_request",
     "api_token_get_or_create",
     "company_create",
     "company_get_or_create_by_name",
@@ -72,6 +70,7 @@ __all__ = [
     "contacts_export_csv",
     "contacts_export_vcard",
     "contacts_mark_churned",
+    "customer_account_get_or_create",
     "exchange_rate_delete",
     "exchange_rate_for",
     "exchange_rate_set",
@@ -94,6 +93,7 @@ __all__ = [
     "purchase_refund",
     "segment_create",
     "segment_update",
+    "sign_in_link_request",
     "tags_get_or_create",
     "task_complete",
     "task_create",

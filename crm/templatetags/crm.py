@@ -49,7 +49,7 @@ def money(amount: Any, currency: str) -> str:
 def _zone(value: Any) -> zoneinfo.ZoneInfo | None:
     """A contact (its effective time zone), a ZoneInfo or an IANA name."""
     if hasattr(value, "effective_timezone"):
-        return value.effective_timezone  # type: ignore[no-any-return]
+        return value.effective_timezone
     if isinstance(value, zoneinfo.ZoneInfo):
         return value
     try:

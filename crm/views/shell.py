@@ -48,20 +48,6 @@ def coming_soon(
 
 
 @staff_required
-def contacts(request: HttpRequest) -> HttpResponse:
-    return coming_soon(
-        request,
-        title=_("Contacts"),
-        lead=_("One record per customer, shared by every team."),
-        features=[
-            _("Search and filter every contact, save filters as segments"),
-            _("A timeline of interactions, purchases, points, surveys and tickets"),
-            _("Import from CSV or vCard, export, and merge duplicates"),
-        ],
-    )
-
-
-@staff_required
 def outreach(request: HttpRequest) -> HttpResponse:
     return coming_soon(
         request,

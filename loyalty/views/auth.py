@@ -1,38 +1,17 @@
+"""Portal sign-in: password, emailed single-use links, and opening such a link."""
+
 from typing import Any
 
 from django.contrib.auth import authenticate, login
 from django.contrib.auth import views as auth_views
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 from sesame.views import LoginView as SesameLoginView
 
 from crm.forms import CustomerAuthenticationForm, SignInLinkForm
-from crm.permissions import staff_required
-from crm.roles import Role
 from crm.services import sign_in_link_request
-from crm.views import coming_soon
-
-
-@staff_required
-def overview(request: HttpRequest) -> HttpResponse:
-    return coming_soon(
-        request,
-        title=_("Loyalty"),
-        lead=_(
-            "Points, tiers, rewards and referrals on a ledger that never loses or double-spends a point."
-        ),
-        features=[
-            _(
-                "Programme overview: members per tier, points issued, redeemed and outstanding"
-            ),
-            _("Rewards catalog with stock and tier limits"),
-            _("Referral codes and links for every member"),
-        ],
-    )
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -80,19 +59,10 @@ class PortalLinkLoginView(SesameLoginView):
         login(request, user, backend="sesame.backends.ModelBackend")
         return self.login_success()
 
-    def login_failed(self) -> HttpResponse:  # type: ignore[override]
+    def login_failed(self) -> HttpResponse:
         return render(
             self.request,
             "loyalty/portal/link_invalid.html",
             {"link_form": SignInLinkForm()},
             status=410,
         )
-
-
-def portal_home(request: HttpRequest) -> HttpResponse:
-    """The customer's portal; anonymous visitors get the sign-in page at the same address."""
-    if not request.user.is_authenticated:
-        return redirect("portal:login")
-    if request.user.role != Role.CUSTOMER:
-        raise PermissionDenied
-    return render(request, "loyalty/portal/home.html")

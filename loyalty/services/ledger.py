@@ -1,0 +1,203 @@
+"""The one way points move: ``post_entry`` under the account's row lock, with lots and their uses.
+
+Every balance change in loyalty goes through ``post_entry``. It is idempotent per key, keeps
+``balance == sum(entries)``, makes each credit a lot (with its expiry) and makes each debit
+consume lots nearest-expiry-first. Only callers that pass ``allow_negative`` (a refund
+reversal) may take the balance below zero; that unpaid part is paid off by the next lots.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import secrets
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F, Sum
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
+
+from crm import hooks
+from crm.models import User
+from loyalty.models import LotUse, LoyaltyAccount, PointsEntry, Program
+
+# Referral and voucher codes: no 0/O, 1/I/L, so they survive being read out or typed.
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+# Far beyond any real movement, and well inside the 64-bit columns even when summed.
+MAX_POINTS = 10**15
+_LOCKED = "_loyalty_row_locked"
+_BATCH = 200
+
+
+class LoyaltyConflict(ValidationError):
+    """The request is valid but the account's state refuses it (the API answers 409)."""
+
+
+class InsufficientPoints(LoyaltyConflict):
+    """A deduction larger than the balance (or any deduction from a negative balance)."""
+
+
+class RewardUnavailable(LoyaltyConflict):
+    """The reward is inactive, outside its dates, out of stock or above the member's tier."""
+
+
+def random_code(length: int) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(length))
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """``moment`` moved by whole calendar months; the 31st becomes the month's last day."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def points_for(value: Decimal, rounding: str) -> int:
+    """Whole points for a decimal amount: rounded down or to the nearest (halves up)."""
+    mode = ROUND_DOWN if rounding == Program.Rounding.DOWN else ROUND_HALF_UP
+    with localcontext() as context:
+        context.prec = 60
+        return int(value.quantize(Decimal(1), rounding=mode))
+
+
+def lock_account(account_id: int) -> LoyaltyAccount:
+    """The account row, locked until the transaction ends, so its balance cannot change under us."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
+    account = (
+        LoyaltyAccount.objects.select_for_update(of=("self",))
+        .select_related("tier")
+        .get(pk=account_id)
+    )
+    setattr(account, _LOCKED, True)
+    return account
+
+
+def emit_contact_event(*, contact_id: int, event: str, data: dict[str, Any]) -> None:
+    """Tell crm (and through it outreach) that something happened to a member."""
+    for function in hooks.contact_events:
+        function(contact_id=contact_id, event=event, data=data)
+
+
+def post_entry(
+    *,
+    account: LoyaltyAccount,
+    kind: str,
+    points: int,
+    key: str,
+    now: dt.datetime,
+    program: Program,
+    source_type: str = "",
+    source_id: str = "",
+    reason: str = "",
+    actor: User | None = None,
+    allow_negative: bool = False,
+    lot: PointsEntry | None = None,
+) -> tuple[PointsEntry, bool]:
+    """Write one entry once per ``key``: (entry, created). ``account`` must come from ``lock_account``.
+
+    The same key returns the entry already written and changes nothing. A credit becomes a
+    lot expiring ``expiry_months`` after ``now``; a debit consumes lots (only ``lot`` when
+    given). A debit beyond the balance raises ``InsufficientPoints`` unless ``allow_negative``.
+    """
+    if not getattr(account, _LOCKED, False):
+        raise RuntimeError("post_entry needs an account from lock_account().")
+    if existing := PointsEntry.objects.filter(key=key).first():
+        return existing, False
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        raise ValidationError({"points": _("Enter a whole number of points, not 0.")})
+    if abs(points) > MAX_POINTS:
+        raise ValidationError({"points": _("This number of points is too large.")})
+    balance = account.balance + points
+    if points < 0 and balance < 0 and not allow_negative:
+        raise InsufficientPoints(
+            _(
+                "Not enough points: %(needed)d are needed and the balance is %(balance)d."
+            ),
+            code="insufficient_points",
+            params={"needed": -points, "balance": account.balance},
+        )
+    entry = PointsEntry(
+        account=account,
+        kind=kind,
+        points=points,
+        balance_after=balance,
+        key=key,
+        source_type=source_type,
+        source_id=source_id,
+        reason=reason[:300],
+        actor=actor,
+        created_at=now,
+    )
+    if points > 0:
+        entry.remaining = points
+        if program.expiry_months:
+            entry.expires_at = add_months(now, program.expiry_months)
+    try:
+        with transaction.atomic():
+            entry.save()
+    except IntegrityError:
+        # A concurrent writer used the key first (the unique constraint is the backstop).
+        if existing := PointsEntry.objects.filter(key=key).first():
+            return existing, False
+        raise
+    if points < 0:
+        _consume(account=account, entry=entry, amount=-points, only=lot)
+    elif account.balance < 0:
+        settle_debt(account=account)
+    account.balance = balance
+    account.save(update_fields=["balance", "updated_at"])
+    return entry, True
+
+
+def _open_lots(account: LoyaltyAccount) -> Any:
+    # Nearest expiry first; lots that never expire last; then the oldest.
+    return PointsEntry.objects.filter(account_id=account.pk, remaining__gt=0).order_by(
+        F("expires_at").asc(nulls_last=True), "created_at", "id"
+    )
+
+
+def _consume(
+    *,
+    account: LoyaltyAccount,
+    entry: PointsEntry,
+    amount: int,
+    only: PointsEntry | None = None,
+) -> int:
+    """Take ``amount`` from the open lots for ``entry``; returns what no lot could cover."""
+    left = amount
+    lots = _open_lots(account)
+    if only is not None:
+        lots = lots.filter(pk=only.pk)
+    while left > 0:
+        batch = list(lots.only("id", "remaining")[:_BATCH])
+        if not batch:
+            break
+        uses = []
+        for lot in batch:
+            take = min(lot.remaining, left)
+            lot.remaining -= take
+            left -= take
+            uses.append(LotUse(entry=entry, lot=lot, points=take))
+            if left == 0:
+                break
+        PointsEntry.objects.bulk_update([use.lot for use in uses], ["remaining"])
+        LotUse.objects.bulk_create(uses)
+    return left
+
+
+def settle_debt(*, account: LoyaltyAccount) -> None:
+    """Pay deductions that went unpaid (a refund reversal beyond the balance) from open lots."""
+    unpaid = (
+        PointsEntry.objects.filter(account_id=account.pk, points__lt=0)
+        .annotate(paid=Coalesce(Sum("lot_uses__points"), 0))
+        .filter(paid__lt=-F("points"))
+        .order_by("created_at", "id")
+    )
+    for debit in unpaid:
+        if _consume(account=account, entry=debit, amount=-debit.points - debit.paid):
+            return  # the lots ran out; the rest stays owed
