@@ -220,19 +220,6 @@ def seed_loyalty(*, write: Callable[[str], None] = print) -> None:
     manager = User.objects.filter(
         email__iexact=next(u.email for u in DEMO_USERS if u.role == Role.MANAGER)
     ).first()
-    expiring_at = now + dt.timedelta(days=min(20, program.expiry_warning_days))
-    for contact, _tier in plan:
-        account, _created = account_get_or_create(contact=contact)
-        if program.expiry_months:
-            # A lot credited so long ago that it expires inside the warning window.
-            bonus_grant(
-                account=account,
-                kind=BonusKind.OTHER,
-                points=150,
-                key=_demo_key("bonus", account.pk, "expiring"),
-                reason=EXPIRING_REASON.get(contact.language, EXPIRING_REASON["en"]),
-                now=add_months(expiring_at, -program.expiry_months),
-            )
     by_name = {
         demo.name_en: reward for demo, reward in zip(REWARDS, rewards, strict=True)
     }
@@ -257,6 +244,20 @@ def seed_loyalty(*, write: Callable[[str], None] = print) -> None:
     ):
         redemption_cancel(redemption=cancel, actor=manager)
     referred = _referrals(portal, now) if portal is not None else 0
+    # Last, so no redemption above spends them: lots burn nearest-expiry-first.
+    expiring_at = now + dt.timedelta(days=min(20, program.expiry_warning_days))
+    for contact, _tier in plan:
+        account, _created = account_get_or_create(contact=contact)
+        if program.expiry_months:
+            # A lot credited so long ago that it expires inside the warning window.
+            bonus_grant(
+                account=account,
+                kind=BonusKind.OTHER,
+                points=150,
+                key=_demo_key("bonus", account.pk, "expiring"),
+                reason=EXPIRING_REASON.get(contact.language, EXPIRING_REASON["en"]),
+                now=add_months(expiring_at, -program.expiry_months),
+            )
     expired = points_expire_due(now=now)
     write(
         f"  loyalty: {len(rewards)} rewards, {len(plan)} members placed in tiers, "

@@ -10,8 +10,9 @@ from django.utils.translation import gettext as _
 
 from crm import selectors
 from crm.models import Company
+from crm.pagination import keyset_paginate
 from crm.permissions import AuthenticatedRequest, staff_required
-from crm.views.contacts import is_htmx, keyset_paginate, vary_on_htmx
+from crm.views.contacts import is_htmx, vary_on_htmx
 
 COMPANY_ORDERING = ("name", "id")
 CONTACT_ORDERING = ("family_name", "given_name", "id")

@@ -392,3 +392,18 @@ def test_company_detail_sums_revenue_in_the_base_currency(as_agent, agent):
     assert body["contact_count"] == 2
     assert Decimal(body["revenue"]["net"]) == Decimal("25.50")
     assert body["revenue"]["orders"] == 2
+
+
+def test_pages_never_repeat_or_skip_even_with_a_thousand_namesakes(as_agent):
+    Contact.objects.bulk_create(
+        Contact(given_name="민준", family_name="김", email=f"kim{i}@example.com", search_text="김민준")
+        for i in range(1060)
+    )
+    seen: list[int] = []
+    url = URL + "?ordering=name"
+    while url:
+        body = as_agent.get(url).json()
+        seen += [row["id"] for row in body["results"]]
+        url = body["next"]
+    assert len(seen) == 1060
+    assert len(set(seen)) == 1060

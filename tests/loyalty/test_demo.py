@@ -34,7 +34,9 @@ def test_the_demo_has_members_in_every_tier_a_catalog_redemptions_referrals_and_
     earned = PointsEntry.objects.filter(kind="earn").values_list("source_id", flat=True)
     from crm.models import Purchase
 
-    assert set(earned) == {str(pk) for pk in Purchase.objects.values_list("pk", flat=True)}
+    assert set(earned) == {
+        str(pk) for pk in Purchase.objects.values_list("pk", flat=True)
+    }
     portal = LoyaltyAccount.objects.get(contact__user__email="customer@rapport.example")
     summary = account_summary(contact=portal.contact, now=timezone.now())
     assert summary.expiring_points > 0

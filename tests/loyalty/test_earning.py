@@ -18,7 +18,7 @@ from loyalty.services import (
 from tests.crm.factories import ContactFactory
 from tests.loyalty.factories import RewardFactory, buy, key
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
 
 def account_of(contact) -> LoyaltyAccount:

@@ -20,7 +20,7 @@ from loyalty.services.ledger import lock_account, post_entry
 from tests.loyalty.conftest import NOW
 from tests.loyalty.factories import key, member
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
 
 def lot(account, points, *, at, key_=None):

@@ -8,6 +8,8 @@ import zoneinfo
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -519,3 +521,31 @@ def test_an_unknown_code_is_a_friendly_404(client, referrer):
     )
     assert response.status_code == 404
     assert not Contact.objects.filter(email="x@example.com").exists()
+
+
+# --- Query counts ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url_name", ["portal:home", "portal:history", "portal:rewards", "portal:vouchers"]
+)
+def test_portal_pages_run_the_same_queries_for_few_or_many_rows(
+    client, customer_a, account_a, url_name
+):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse(url_name)).status_code == 200
+        return len(captured)
+
+    def add_rows(n: int) -> None:
+        for _ in range(n):
+            reward = RewardFactory(cost=1, stock=10)
+            reward_redeem(account=account_a, reward=reward, key=key())
+
+    client.force_login(customer_a)
+    add_rows(2)
+    few = count()
+    add_rows(20)
+    assert count() == few
+    print(url_name, few)
+    assert few <= 16

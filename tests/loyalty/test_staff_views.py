@@ -166,7 +166,9 @@ def test_an_adjustment_needs_a_reason_and_says_so(client, manager, account):
     )
     assert response.status_code == 200
     content = response.content.decode()
-    assert re.search(r'id="loyalty_adjust_reason_error".*This field is required', content, re.S)
+    assert re.search(
+        r'id="loyalty_adjust_reason_error".*This field is required', content, re.S
+    )
     assert 'aria-invalid="true"' in content
     assert not PointsEntry.objects.filter(kind="adjust").exists()
 
@@ -181,7 +183,9 @@ def test_an_adjustment_below_zero_is_refused_on_the_points_field(
         **HTMX,
     )
     content = response.content.decode()
-    assert re.search(r'id="loyalty_adjust_points_error".*Not enough points', content, re.S)
+    assert re.search(
+        r'id="loyalty_adjust_points_error".*Not enough points', content, re.S
+    )
     account.refresh_from_db()
     assert account.balance == 1000
 
@@ -247,7 +251,9 @@ def test_redeeming_beyond_the_balance_is_shown_on_the_reward_field(
         redeem_url(account), {"reward": reward.pk, "token": TOKEN}, **HTMX
     )
     content = response.content.decode()
-    assert re.search(r'id="loyalty_redeem_reward_error".*Not enough points', content, re.S)
+    assert re.search(
+        r'id="loyalty_redeem_reward_error".*Not enough points', content, re.S
+    )
     assert not Redemption.objects.exists()
 
 
