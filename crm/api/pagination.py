@@ -27,8 +27,9 @@ class KeysetPagination(BasePagination):
         return self.ordering
 
     def paginate_queryset(
-        self, queryset: QuerySet[Any], request: Request, view: Any = None
+        self, queryset: Any, request: Request, view: Any = None
     ) -> list[Any]:
+        """``queryset`` must be a QuerySet: keyset pages are range queries."""
         self.request = request
         self.page: KeysetPage = keyset_paginate(
             queryset,

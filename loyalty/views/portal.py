@@ -26,10 +26,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm.models import Consent, Contact
+from crm.pagination import keyset_paginate
 from crm.permissions import AuthenticatedRequest
 from crm.roles import Role, role_of
 from crm.services import contact_update, user_set_language
-from crm.views.contacts import keyset_paginate
 from loyalty.forms import (
     CONSENT_ALIASES,
     JoinForm,

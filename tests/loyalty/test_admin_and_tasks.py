@@ -108,3 +108,25 @@ def test_the_jobs_are_scheduled_and_safe_to_run_twice(events):
     assert [e[1] for e in events] == ["points_expiring"]
     assert PointsEntry.objects.filter(kind="expire").count() == 1
     assert Program.load().expiry_months == 12
+
+
+@pytest.mark.parametrize(
+    ("role", "codename", "granted"),
+    [
+        ("Agent", "view_pointsentry", True),
+        ("Agent", "view_reward", True),
+        ("Agent", "add_reward", False),
+        ("Agent", "change_loyaltyaccount", False),
+        (
+            "Agent",
+            "add_redemption",
+            False,
+        ),  # agents redeem through the service, not admin
+        ("Manager", "change_reward", True),
+        ("Manager", "change_program", True),
+    ],
+)
+def test_agents_view_loyalty_records_and_managers_write_them(role, codename, granted):
+    from crm.roles import Role, role_grants
+
+    assert role_grants(Role(role), app_label="loyalty", codename=codename) is granted

@@ -432,3 +432,12 @@ def test_a_retried_adjustment_is_applied_once(as_manager):
         assert response.status_code == 201
     account.refresh_from_db()
     assert account.balance == 30
+
+
+def test_removing_points_from_a_non_member_is_409_and_opens_no_account(as_manager):
+    contact = ContactFactory()
+    response = as_manager.post(
+        ADJUSTMENTS, {"contact": contact.pk, "points": -5, "reason": "x"}, format="json"
+    )
+    assert response.status_code == 409
+    assert not LoyaltyAccount.objects.filter(contact=contact).exists()

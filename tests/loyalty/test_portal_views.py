@@ -161,7 +161,7 @@ def test_history_shows_only_the_customers_own_entries_whatever_the_cursor(
     response = client.get(reverse("portal:history"))
     assert b"Bea&#x27;s secret" not in response.content
     # A cursor made from another member's entry still pages through this member's only.
-    from crm.views.contacts import _encode_cursor
+    from crm.pagination import _encode_cursor
 
     cursor = _encode_cursor("n", foreign, ("-created_at", "-id"))
     response = client.get(reverse("portal:history"), {"cursor": cursor})
@@ -526,9 +526,17 @@ def test_an_unknown_code_is_a_friendly_404(client, referrer):
 # --- Query counts ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "url_name", ["portal:home", "portal:history", "portal:rewards", "portal:vouchers"]
-)
+# session, user, contact, account, then the page's own reads (the overview: the summary's
+# programme, tiers, qualification and expiring points, the entries, the open vouchers).
+PINNED_QUERIES = {
+    "portal:home": 14,
+    "portal:history": 7,
+    "portal:rewards": 8,
+    "portal:vouchers": 4,
+}
+
+
+@pytest.mark.parametrize("url_name", list(PINNED_QUERIES))
 def test_portal_pages_run_the_same_queries_for_few_or_many_rows(
     client, customer_a, account_a, url_name
 ):
@@ -547,5 +555,4 @@ def test_portal_pages_run_the_same_queries_for_few_or_many_rows(
     few = count()
     add_rows(20)
     assert count() == few
-    print(url_name, few)
-    assert few <= 16
+    assert few <= PINNED_QUERIES[url_name]

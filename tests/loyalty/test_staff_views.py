@@ -4,7 +4,9 @@ with its HTMX forms (adjust points: managers; redeem on behalf: all staff)."""
 import re
 
 import pytest
+from django.db import connection
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import hooks
@@ -305,3 +307,23 @@ def test_the_panel_appears_on_the_contact_page(client, manager, account):
     assert 'id="loyalty-panel"' in content
     assert f'hx-post="{adjust_url(account)}"' in content
     assert f'hx-post="{redeem_url(account)}"' in content
+
+
+def test_the_overview_runs_the_same_queries_for_few_or_many_redemptions(
+    client, manager, account
+):
+    def count() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("loyalty:overview")).status_code == 200
+        return len(captured)
+
+    def redeem(n: int) -> None:
+        for _ in range(n):
+            other = member(10, contact=ContactFactory())
+            reward_redeem(account=other, reward=RewardFactory(cost=1), key=key())
+
+    client.force_login(manager)
+    redeem(2)
+    few = count()
+    redeem(15)
+    assert count() == few

@@ -1,200 +1,42 @@
-"""Loyalty over the REST API: member summaries and history, rewards, redemptions, adjustments.
-
-Staff only (customers get 403). Redemptions and adjustments honour ``Idempotency-Key``
-(crm.idempotency); a request the member's state refuses (not enough points, a reward out of
-stock or inactive, a voucher already cancelled) is answered 409 with the reason.
-"""
+"""The rewards catalog and redemptions over the API."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
-from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_view,
 )
 from rest_framework import exceptions, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm.api.pagination import NewestFirstPagination
 from crm.idempotency import (
-    HEADER,
     IDEMPOTENCY_KEY_PARAMETER,
     IDEMPOTENCY_KEY_REUSED_RESPONSE,
     idempotent,
 )
-from crm.models import Contact, User
+from crm.models import Contact
 from crm.permissions import IsManager, IsStaffMember, ManagerWritesStaffReads
 from loyalty import selectors, services
-from loyalty.models import PointsEntry, Redemption, Reward, Tier
-from loyalty.services import InsufficientPoints, LoyaltyConflict
-
-UUID_PATTERN = "[0-9a-fA-F-]{36}"
-# A hand adjustment beyond this is a typo (a stray zero), not a gesture of goodwill.
-MAX_ADJUSTMENT = 10_000_000
-LANGUAGE_CODES = [code for code, _name in settings.LANGUAGES]
-DEFAULT_LANGUAGE = settings.MODELTRANSLATION_DEFAULT_LANGUAGE
-CONFLICT_RESPONSE = OpenApiResponse(
-    description=_(
-        "Refused by the member's or the reward's state, with the reason: not enough points, "
-        "reward inactive, out of stock or above the member's tier, voucher already used or "
-        "cancelled."
-    )
+from loyalty.api.base import (
+    CONFLICT_RESPONSE,
+    DEFAULT_LANGUAGE,
+    LANGUAGE_CODES,
+    UUID_PATTERN,
+    ConflictAs409Mixin,
+    TierSerializer,
+    request_user,
+    retry_scope,
 )
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the current state.")
-    default_code = "conflict"
-
-
-class ConflictAs409Mixin:
-    """Answer a service's ``LoyaltyConflict`` with 409 ``{"detail": reason, "code": …}``."""
-
-    def handle_exception(self, exc: Exception) -> Response:
-        if isinstance(exc, LoyaltyConflict):
-            exc = Conflict(
-                detail={
-                    "detail": " ".join(exc.messages),
-                    "code": getattr(exc, "code", None) or "conflict",
-                }
-            )
-        return super().handle_exception(exc)  # type: ignore[misc]
-
-
-def _user(request: Request) -> User:
-    return cast(User, request.user)
-
-
-def _retry_scope(request: Request) -> str | None:
-    """Ties a service key to the client's Idempotency-Key, so even a replay after the stored
-    answer was purged writes nothing twice."""
-    key = request.headers.get(HEADER, "").strip()
-    return f"rapport:loyalty:{request.user.pk}:{request.path}:{key}" if key else None
-
-
-class TierSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Tier
-        fields = ["id", "name", "benefits", "threshold", "multiplier"]
-        read_only_fields = fields
-
-
-class EntrySerializer(serializers.ModelSerializer):
-    description = serializers.CharField(read_only=True)
-    actor = serializers.SerializerMethodField()
-
-    class Meta:
-        model = PointsEntry
-        fields = [
-            "id",
-            "kind",
-            "points",
-            "balance_after",
-            "description",
-            "reason",
-            "source_type",
-            "source_id",
-            "actor",
-            "created_at",
-            "expires_at",
-            "remaining",
-        ]
-        read_only_fields = fields
-
-    def get_actor(self, obj: PointsEntry) -> str:
-        return obj.actor.display_name if obj.actor else ""
-
-
-class EntryCursorPagination(CursorPagination):
-    ordering = ("-created_at", "-id")
-
-
-CONTACT_ID_PARAMETER = OpenApiParameter(
-    "contact_id", int, OpenApiParameter.PATH, description=_("The contact's id.")
-)
-
-
-@extend_schema_view(
-    retrieve=extend_schema(parameters=[CONTACT_ID_PARAMETER]),
-    entries=extend_schema(parameters=[CONTACT_ID_PARAMETER]),
-)
-class LoyaltyAccountViewSet(viewsets.GenericViewSet):
-    """A contact's membership: balance, tier and the way to the next one, and the ledger."""
-
-    permission_classes = [IsStaffMember]
-    lookup_field = "contact_id"
-    lookup_value_regex = r"\d+"
-    pagination_class = EntryCursorPagination
-
-    class ExpiringSerializer(serializers.Serializer):
-        points = serializers.IntegerField()
-        expires_at = serializers.DateTimeField(allow_null=True)
-
-    class OutputSerializer(serializers.Serializer):
-        contact = serializers.IntegerField(source="contact_id")
-        member = serializers.BooleanField(source="is_member")
-        balance = serializers.IntegerField()
-        tier = TierSerializer(allow_null=True)
-        next_tier = TierSerializer(allow_null=True)
-        qualification_basis = serializers.CharField()
-        qualification_value = serializers.DecimalField(max_digits=20, decimal_places=2)
-        points_to_next_tier = serializers.IntegerField(allow_null=True)
-        spend_to_next_tier = serializers.SerializerMethodField()
-        expiring_soon = serializers.SerializerMethodField()
-        tier_grace_until = serializers.DateTimeField(allow_null=True)
-        referral_code = serializers.CharField(allow_null=True)
-
-        def get_spend_to_next_tier(self, obj: selectors.AccountSummary) -> str | None:
-            """Base-currency amount with the currency's decimals ("120.50", "15000")."""
-            amount = obj.spend_to_next_tier
-            return None if amount is None else str(amount)
-
-        def get_expiring_soon(
-            self, obj: selectors.AccountSummary
-        ) -> LoyaltyAccountViewSet.ExpiringSerializer:
-            return LoyaltyAccountViewSet.ExpiringSerializer(
-                {"points": obj.expiring_points, "expires_at": obj.expiring_at}
-            ).data  # type: ignore[return-value]
-
-    serializer_class = OutputSerializer
-
-    def get_queryset(self) -> QuerySet[Contact]:
-        return Contact.objects.visible_to(_user(self.request))
-
-    def _contact(self, contact_id: str) -> Contact:
-        return get_object_or_404(self.get_queryset(), pk=contact_id)
-
-    @extend_schema(responses=OutputSerializer)
-    def retrieve(self, request: Request, contact_id: str) -> Response:
-        summary = selectors.account_summary(
-            contact=self._contact(contact_id), now=timezone.now()
-        )
-        return Response(self.OutputSerializer(summary).data)
-
-    @extend_schema(responses=EntrySerializer(many=True))
-    @action(detail=True, methods=["get"])
-    def entries(self, request: Request, contact_id: str) -> Response:
-        """The member's points entries, newest first (cursor pages)."""
-        account = selectors.account_for_contact(contact=self._contact(contact_id))
-        entries = (
-            selectors.account_history(account=account)
-            if account
-            else PointsEntry.objects.none()
-        )
-        page = self.paginate_queryset(entries)
-        return self.get_paginated_response(EntrySerializer(page, many=True).data)
+from loyalty.models import Redemption, Reward, Tier
+from loyalty.services import InsufficientPoints
 
 
 class RewardViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
@@ -443,8 +285,8 @@ class RedemptionViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
         redemption = services.reward_redeem(
             account=account,
             reward=data.validated_data["reward"],
-            actor=_user(request),
-            key=services.new_key("redemption", scope=_retry_scope(request)),
+            actor=request_user(request),
+            key=services.new_key("redemption", scope=retry_scope(request)),
         )
         return Response(
             RedemptionOutputSerializer(self.get_queryset().get(pk=redemption.pk)).data,
@@ -462,7 +304,7 @@ class RedemptionViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, id: str) -> Response:
         redemption = services.redemption_cancel(
-            redemption=self.get_object(), actor=_user(request)
+            redemption=self.get_object(), actor=request_user(request)
         )
         return Response(
             RedemptionOutputSerializer(self.get_queryset().get(pk=redemption.pk)).data
@@ -476,72 +318,8 @@ class RedemptionViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def use(self, request: Request, id: str) -> Response:
         redemption = services.redemption_mark_used(
-            redemption=self.get_object(), actor=_user(request)
+            redemption=self.get_object(), actor=request_user(request)
         )
         return Response(
             RedemptionOutputSerializer(self.get_queryset().get(pk=redemption.pk)).data
-        )
-
-
-class AdjustmentViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
-    """Manager adjustments: add or remove points with a reason (never below zero)."""
-
-    permission_classes = [IsManager]
-
-    class InputSerializer(serializers.Serializer):
-        contact = serializers.PrimaryKeyRelatedField(
-            queryset=Contact.objects.all(), label=_("contact")
-        )
-        points = serializers.IntegerField(
-            label=_("points"),
-            help_text=_("Positive to add, negative to remove; never 0."),
-            min_value=-MAX_ADJUSTMENT,
-            max_value=MAX_ADJUSTMENT,
-        )
-        reason = serializers.CharField(max_length=300, label=_("reason"))
-
-        def validate_points(self, value: int) -> int:
-            if value == 0:
-                raise serializers.ValidationError(_("Enter a number other than 0."))
-            return value
-
-    class OutputSerializer(EntrySerializer):
-        contact = serializers.IntegerField(source="account.contact_id", read_only=True)
-        balance = serializers.IntegerField(source="account.balance", read_only=True)
-
-        class Meta(EntrySerializer.Meta):
-            fields = ["contact", "balance", *EntrySerializer.Meta.fields]
-            read_only_fields = fields
-
-    serializer_class = OutputSerializer
-
-    @extend_schema(
-        request=InputSerializer,
-        responses={
-            201: OutputSerializer,
-            409: CONFLICT_RESPONSE,
-            422: IDEMPOTENCY_KEY_REUSED_RESPONSE,
-        },
-        parameters=[IDEMPOTENCY_KEY_PARAMETER],
-        description=_(
-            "Add or remove a member's points with a reason (managers and admins). Removing "
-            "more than the balance is refused with 409."
-        ),
-    )
-    @idempotent
-    def create(self, request: Request) -> Response:
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        account, _created = services.account_get_or_create(
-            contact=data.validated_data["contact"]
-        )
-        entry = services.points_adjust(
-            account=account,
-            points=data.validated_data["points"],
-            reason=data.validated_data["reason"],
-            actor=_user(request),
-            key=services.new_key("adjust", scope=_retry_scope(request)),
-        )
-        return Response(
-            self.OutputSerializer(entry).data, status=status.HTTP_201_CREATED
         )
