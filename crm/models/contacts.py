@@ -225,11 +225,8 @@ class Contact(TimeStampedModel):
                 fields=["family_name", "given_name", "id"],
                 name="crm_contact_name_order",
             ),
-            models.Index(
-                models.F("last_purchase_at").desc(nulls_last=True),
-                models.F("id").desc(),
-                name="crm_contact_lastpurchase_ord",
-            ),
+            # (-last_purchase_at NULLS LAST, -id) is created on PostgreSQL by migration 0006:
+            # SQLite cannot index NULLS LAST.
             models.Index(fields=["last_purchase_at"], name="crm_contact_last_purchase"),
             models.Index(fields=["customer_since"], name="crm_contact_customer_since"),
             models.Index(fields=["phone"], name="crm_contact_phone"),
