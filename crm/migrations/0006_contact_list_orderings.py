@@ -17,15 +17,17 @@ def postgres_only(sql):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('crm', '0005_purchase_external_id_partial_unique'),
+        ("crm", "0005_purchase_external_id_partial_unique"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['family_name', 'given_name', 'id'], name='crm_contact_name_order'),
+            model_name="contact",
+            index=models.Index(
+                fields=["family_name", "given_name", "id"],
+                name="crm_contact_name_order",
+            ),
         ),
         migrations.RunPython(
             postgres_only(LAST_PURCHASE_ORDER),

@@ -396,7 +396,12 @@ def test_company_detail_sums_revenue_in_the_base_currency(as_agent, agent):
 
 def test_pages_never_repeat_or_skip_even_with_a_thousand_namesakes(as_agent):
     Contact.objects.bulk_create(
-        Contact(given_name="민준", family_name="김", email=f"kim{i}@example.com", search_text="김민준")
+        Contact(
+            given_name="민준",
+            family_name="김",
+            email=f"kim{i}@example.com",
+            search_text="김민준",
+        )
         for i in range(1060)
     )
     seen: list[int] = []

@@ -49,7 +49,9 @@ def page(browser, live_server):
 def sign_in(page, path, email, password):
     page.goto(path)
     if not page.locator("input[name=password]").is_visible():
-        page.locator("details.auth__alt > summary").click()  # the portal folds its password form
+        page.locator(
+            "details.auth__alt > summary"
+        ).click()  # the portal folds its password form
     page.fill("input[name=username]", email)
     page.fill("input[name=password]", password)
     page.locator("form:has(input[name=password]) [type=submit]").click()
