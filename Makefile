@@ -64,7 +64,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 ## check-deploy: Django's deployment checklist with production values must report nothing.
-check-deploy: install
+check-deploy: install assets
 	DEBUG=false SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	  ALLOWED_HOSTS=rapport.example $(MANAGE) check --deploy --fail-level WARNING
 

@@ -19,6 +19,7 @@ from loyalty.api import (
     RedemptionViewSet,
     RewardViewSet,
 )
+from loyalty.api.referrals import ReferralViewSet
 
 router = routers.DefaultRouter()
 router.register("contacts", ContactViewSet, basename="contact")
@@ -34,5 +35,6 @@ router.register("loyalty/accounts", LoyaltyAccountViewSet, basename="loyalty-acc
 router.register("loyalty/rewards", RewardViewSet, basename="loyalty-reward")
 router.register("loyalty/redemptions", RedemptionViewSet, basename="loyalty-redemption")
 router.register("loyalty/adjustments", AdjustmentViewSet, basename="loyalty-adjustment")
+router.register("loyalty/referrals", ReferralViewSet, basename="loyalty-referral")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

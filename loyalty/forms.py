@@ -183,3 +183,13 @@ class StaffRedeemForm(OnceForm):
         kwargs.setdefault("auto_id", "loyalty_redeem_%s")
         super().__init__(*args, **kwargs)
         cast(forms.ModelChoiceField, self.fields["reward"]).queryset = rewards
+
+
+class StaffReferralForm(forms.Form):
+    """Staff record that a member was referred by someone's code (told at the counter)."""
+
+    code = forms.CharField(label=_("Referral code"), max_length=16)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "loyalty_referral_%s")
+        super().__init__(*args, **kwargs)

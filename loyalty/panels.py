@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 
 from crm.models import Contact
 from crm.roles import MANAGER_ROLES, STAFF_ROLES, role_of
-from loyalty.forms import AdjustForm, StaffRedeemForm
-from loyalty.models import Reward
+from loyalty.forms import AdjustForm, StaffRedeemForm, StaffReferralForm
+from loyalty.models import Referral, Reward
 from loyalty.selectors import account_history, account_summary, redemption_list
 from loyalty.services.portal import tier_progress
 
@@ -42,6 +42,7 @@ def panel_html(
     notice: str = "",
     adjust_form: AdjustForm | None = None,
     redeem_form: StaffRedeemForm | None = None,
+    referral_form: StaffReferralForm | None = None,
 ) -> str:
     """The panel's fragment (``#loyalty-panel``), with bound forms when they had errors."""
     now = timezone.now()
@@ -61,10 +62,16 @@ def panel_html(
         "is_manager": is_manager,
         "adjust_form": adjust_form or (AdjustForm() if is_manager else None),
         "redeem_form": redeem_form or StaffRedeemForm(rewards=redeemable_rewards()),
+        "referral": Referral.objects.filter(referred_contact=contact)
+        .select_related("referrer__contact")
+        .first(),
+        "referral_form": referral_form or StaffReferralForm(),
         "open_form": "adjust"
         if adjust_form is not None
         else "redeem"
         if redeem_form is not None
+        else "referral"
+        if referral_form is not None
         else "",
         "notice": notice,
     }

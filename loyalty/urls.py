@@ -21,4 +21,9 @@ urlpatterns = [
         views.contact_redeem,
         name="contact_redeem",
     ),
+    path(
+        "contacts/<int:contact_id>/referral/",
+        views.contact_referral,
+        name="contact_referral",
+    ),
 ]

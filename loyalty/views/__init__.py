@@ -21,6 +21,7 @@ from loyalty.views.portal import (
 from loyalty.views.staff import (
     contact_adjust,
     contact_redeem,
+    contact_referral,
     overview,
     redemption_cancel_view,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "PortalLoginView",
     "contact_adjust",
     "contact_redeem",
+    "contact_referral",
     "overview",
     "portal_history",
     "portal_home",

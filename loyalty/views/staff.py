@@ -18,7 +18,7 @@ from crm import selectors as crm_selectors
 from crm.models import Contact
 from crm.permissions import AuthenticatedRequest, manager_required, staff_required
 from crm.roles import MANAGER_ROLES, role_of
-from loyalty.forms import AdjustForm, StaffRedeemForm
+from loyalty.forms import AdjustForm, StaffRedeemForm, StaffReferralForm
 from loyalty.models import Redemption
 from loyalty.panels import panel_html, redeemable_rewards
 from loyalty.selectors import program_overview, redemption_list, reward_list
@@ -27,6 +27,7 @@ from loyalty.services import (
     account_get_or_create,
     points_adjust,
     redemption_cancel,
+    referral_register,
     reward_redeem,
 )
 from loyalty.services.portal import idempotency_key
@@ -108,7 +109,9 @@ def _contact(request: AuthenticatedRequest, contact_id: int) -> Contact:
 
 
 def _field_errors(
-    form: AdjustForm | StaffRedeemForm, error: ValidationError, field: str
+    form: AdjustForm | StaffRedeemForm | StaffReferralForm,
+    error: ValidationError,
+    field: str,
 ) -> None:
     """A service's errors on the fields they name; a refusal without one (not enough points,
     out of stock) on ``field``, the one the staff member would change."""
@@ -126,6 +129,7 @@ def _panel_response(
     notice: str = "",
     adjust_form: AdjustForm | None = None,
     redeem_form: StaffRedeemForm | None = None,
+    referral_form: StaffReferralForm | None = None,
 ) -> HttpResponse:
     """HTMX: the re-rendered panel. Without JavaScript: back to the contact page, with the
     outcome as a message."""
@@ -137,11 +141,12 @@ def _panel_response(
                 notice=notice,
                 adjust_form=adjust_form,
                 redeem_form=redeem_form,
+                referral_form=referral_form,
             )
         )
     if notice:
         messages.success(request, notice)
-    for form in (adjust_form, redeem_form):
+    for form in (adjust_form, redeem_form, referral_form):
         if form is not None and form.errors:
             for field, errors in form.errors.items():
                 label = form.fields[field].label if field in form.fields else ""
@@ -214,4 +219,29 @@ def contact_redeem(request: AuthenticatedRequest, contact_id: int) -> HttpRespon
         contact,
         notice=_("Redeemed %(reward)s: voucher %(code)s.")
         % {"reward": redemption.reward.name, "code": redemption.voucher_code},
+    )
+
+
+@require_POST
+@staff_required
+def contact_referral(request: AuthenticatedRequest, contact_id: int) -> HttpResponse:
+    """Any staff member records the referral code a person says they came with."""
+    contact = _contact(request, contact_id)
+    form = StaffReferralForm(request.POST)
+    if not form.is_valid():
+        return _panel_response(request, contact, referral_form=form)
+    try:
+        referral = referral_register(
+            referrer_code=form.cleaned_data["code"], referred_contact=contact
+        )
+    except ValidationError as error:
+        _field_errors(form, error, "code")
+        return _panel_response(request, contact, referral_form=form)
+    return _panel_response(
+        request,
+        contact,
+        notice=_(
+            "Referral by %(name)s recorded: both get their points after the first purchase."
+        )
+        % {"name": referral.referrer.contact.display_name},
     )

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from crm import hooks
-from loyalty.models import LoyaltyAccount, PointsEntry, Redemption
+from loyalty.models import LoyaltyAccount, PointsEntry, Redemption, Referral
 from loyalty.panels import contact_panel
 from loyalty.services import reward_redeem
 from tests.crm.factories import ContactFactory
@@ -327,3 +327,80 @@ def test_the_overview_runs_the_same_queries_for_few_or_many_redemptions(
     few = count()
     redeem(15)
     assert count() == few
+
+
+# --- Referral entered by staff ----------------------------------------------------------------
+
+
+def referral_url(contact):
+    return reverse("loyalty:contact_referral", args=[contact.pk])
+
+
+def test_staff_record_the_code_a_new_person_was_referred_with(client, agent, account):
+    newcomer = ContactFactory(given_name="Mira", email="mira@example.com", phone="")
+    client.force_login(agent)
+    response = client.post(
+        referral_url(newcomer), {"code": account.referral_code}, **HTMX
+    )
+    assert response.status_code == 200
+    assert "Hana" in response.content.decode()
+    referral = Referral.objects.get()
+    assert (referral.referrer, referral.referred_contact) == (account, newcomer)
+    assert referral.status == Referral.Status.PENDING
+
+
+def test_a_refused_referral_says_why_on_the_code_field(client, agent, account):
+    client.force_login(agent)
+    response = client.post(
+        referral_url(account.contact), {"code": account.referral_code}, **HTMX
+    )
+    assert 'id="loyalty_referral_code_error"' in response.content.decode()
+    assert not Referral.objects.exists()
+    unknown = client.post(referral_url(ContactFactory()), {"code": "NOPE1234"}, **HTMX)
+    assert 'id="loyalty_referral_code_error"' in unknown.content.decode()
+    assert not Referral.objects.exists()
+
+
+def test_customers_cannot_record_referrals(client, customer_a, account):
+    client.force_login(customer_a)
+    assert (
+        client.post(
+            referral_url(ContactFactory()), {"code": account.referral_code}
+        ).status_code
+        == 403
+    )
+
+
+def test_the_api_records_a_referral_and_names_the_field_of_a_refusal(
+    api_client, agent, customer_a, account
+):
+    newcomer = ContactFactory(given_name="Joon", email="joon@example.com", phone="")
+    api_client.force_authenticate(agent)
+    created = api_client.post(
+        "/api/v1/loyalty/referrals/",
+        {"contact": newcomer.pk, "code": account.referral_code},
+        format="json",
+    )
+    assert created.status_code == 201
+    assert created.json()["referrer_contact"] == account.contact_id
+    again = api_client.post(
+        "/api/v1/loyalty/referrals/",
+        {"contact": newcomer.pk, "code": account.referral_code},
+        format="json",
+    )
+    assert again.status_code == 400
+    assert "contact" in again.json()
+    unknown = api_client.post(
+        "/api/v1/loyalty/referrals/",
+        {"contact": ContactFactory().pk, "code": "ZZZZ9999"},
+        format="json",
+    )
+    assert "code" in unknown.json()
+    assert (
+        api_client.get("/api/v1/loyalty/referrals/", {"contact": newcomer.pk}).json()[
+            "results"
+        ][0]["status"]
+        == "pending"
+    )
+    api_client.force_authenticate(customer_a)
+    assert api_client.get("/api/v1/loyalty/referrals/").status_code == 403
