@@ -25,6 +25,7 @@ from crm.currencies import (
     has_valid_places,
     is_currency,
     minor_units,
+    quantize,
 )
 from crm.models import Contact, ExchangeRate, Purchase, Refund, User
 
@@ -310,8 +311,12 @@ def purchase_refund(
             {"occurred_at": _("A refund cannot be dated before its purchase.")}
         )
     if value == remaining:
-        refunded_base = purchase.refunds.aggregate(total=Sum("amount_base"))["total"]
-        amount_base = max(purchase.amount_base - (refunded_base or 0), Decimal(0))
+        # (SQLite sums decimals as floats: bring the total back to the currency's places.)
+        refunded_base = quantize(
+            purchase.refunds.aggregate(total=Sum("amount_base"))["total"] or Decimal(0),
+            purchase.base_currency,
+        )
+        amount_base = max(purchase.amount_base - refunded_base, Decimal(0))
     else:
         amount_base = convert(value, purchase.exchange_rate, purchase.base_currency)
     refund = Refund(

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from crm.currencies import quantize
 from crm.models import Purchase, Refund
 from loyalty.models import PointsEntry, Program
 from loyalty.services.accounts import account_get_or_create
@@ -86,7 +87,10 @@ def points_reverse_for_refund(
     # All the purchase's refunds against all their reversals: whatever order the hooks run
     # in (or are retried in), the total reversed never passes the refunded share.
     refunds = Refund.objects.filter(purchase=purchase)
-    refunded = refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0)
+    # (SQLite sums decimals as floats: bring the total back to the currency's places.)
+    refunded = quantize(
+        refunds.aggregate(total=Sum("amount"))["total"] or Decimal(0), purchase.currency
+    )
     already = -(
         PointsEntry.objects.filter(
             key__in=[refund_key(pk) for pk in refunds.values_list("pk", flat=True)]
