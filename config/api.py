@@ -13,6 +13,13 @@ from crm.api.contacts import (
 from crm.api.imports import ContactExportViewSet, ImportJobViewSet
 from crm.api.purchases import ExchangeRateViewSet, PurchaseViewSet
 from crm.api.users import MeView
+from feedback.api.surveys import (
+    InvitationViewSet,
+    ResponseViewSet,
+    ReviewViewSet,
+    SurveyViewSet,
+)
+from feedback.api.tickets import TicketViewSet
 from loyalty.api import (
     AdjustmentViewSet,
     LoyaltyAccountViewSet,
@@ -36,5 +43,10 @@ router.register("loyalty/rewards", RewardViewSet, basename="loyalty-reward")
 router.register("loyalty/redemptions", RedemptionViewSet, basename="loyalty-redemption")
 router.register("loyalty/adjustments", AdjustmentViewSet, basename="loyalty-adjustment")
 router.register("loyalty/referrals", ReferralViewSet, basename="loyalty-referral")
+router.register("tickets", TicketViewSet, basename="ticket")
+router.register("surveys", SurveyViewSet, basename="survey")
+router.register("invitations", InvitationViewSet, basename="invitation")
+router.register("responses", ResponseViewSet, basename="survey-response")
+router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]

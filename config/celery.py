@@ -41,4 +41,12 @@ app.conf.beat_schedule = {
         "task": "loyalty.tasks.loyalty_birthday_bonus_hourly",
         "schedule": crontab(minute=5),
     },
+    "feedback-survey-invitations-send-due": {
+        "task": "feedback.tasks.survey_invitations_send_due",
+        "schedule": crontab(minute=25),
+    },
+    "feedback-survey-reminders": {
+        "task": "feedback.tasks.survey_reminders_send_daily",
+        "schedule": crontab(hour=3, minute=10),
+    },
 }

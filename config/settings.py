@@ -182,6 +182,13 @@ MODELTRANSLATION_FALLBACK_LANGUAGES = ("en",)
 BASE_CURRENCY = env.str("BASE_CURRENCY", default="USD").upper()
 # A customer with no purchase for this many days has churned (DESIGN §5).
 CHURN_WINDOW_DAYS = env.int("CHURN_WINDOW_DAYS", default=365)
+# Surveys: no contact is invited more than once in this many days; detractor follow-ups
+# are due within FEEDBACK_FOLLOW_UP_HOURS, for the contact's owner or this default assignee.
+SURVEY_CONTACT_CAP_DAYS = env.int("SURVEY_CONTACT_CAP_DAYS", default=30)
+FEEDBACK_FOLLOW_UP_HOURS = env.int("FEEDBACK_FOLLOW_UP_HOURS", default=48)
+FEEDBACK_DEFAULT_ASSIGNEE = env.str("FEEDBACK_DEFAULT_ASSIGNEE", default="")
+# The public origin for links sent by email (e.g. https://crm.example.com); empty: paths only.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # --- Static files ---------------------------------------------------------------------------
@@ -281,6 +288,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "InteractionKindEnum": "crm.models.Interaction.Kind",
         "PointsEntryKindEnum": "loyalty.models.PointsEntry.Kind",
+        "TicketStatusEnum": "feedback.models.tickets.Ticket.Status",
+        "InvitationSourceEnum": "feedback.models.surveys.Invitation.Source",
+        "SourceEnum": "crm.models.Contact.Source",  # the name it had before surveys
+        "ReviewStatusEnum": "feedback.models.reviews.Review.Status",
     },
 }
 

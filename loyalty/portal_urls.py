@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from loyalty import views
 
@@ -13,6 +13,8 @@ urlpatterns = [
     path("vouchers/", views.portal_vouchers, name="vouchers"),
     path("vouchers/<uuid:public_id>/", views.portal_voucher, name="voucher"),
     path("referrals/", views.portal_referrals, name="referrals"),
+    # Support tickets live in feedback; their pages share the portal namespace.
+    path("tickets/", include("feedback.views.portal")),
     path("join/<str:code>/", views.portal_signup, name="join"),
     path("preferences/", views.portal_preferences, name="preferences"),
     path("language/", views.portal_language, name="language"),
