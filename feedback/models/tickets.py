@@ -8,6 +8,7 @@ import uuid
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -121,7 +122,7 @@ class Ticket(models.Model):
 
     class Status(models.TextChoices):
         NEW = "new", _("New")
-        OPEN = "open", _("Open")
+        OPEN = "open", pgettext_lazy("ticket status", "Open")
         PENDING_CUSTOMER = "pending_customer", _("Pending customer")
         RESOLVED = "resolved", _("Resolved")
         CLOSED = "closed", _("Closed")

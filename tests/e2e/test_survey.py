@@ -65,7 +65,11 @@ def test_korean_customer_answers_nps_on_a_phone_and_the_owner_sees_it(
     (invitation,) = batch.invited
     link = survey_public_path(invitation)
 
-    # The customer: the personal link, in Korean, on a phone.
+    # The customer: the personal link, in Korean, on a phone (and a stale second tab of it).
+    stale = phone.context.new_page()
+    stale.console_messages = []
+    stale.on("console", lambda message: stale.console_messages.append(message.text))
+    assert stale.goto(link).status == 200
     response = phone.goto(link)
     assert response.status == 200
     expect(phone.locator("html")).to_have_attribute("lang", "ko")
@@ -99,6 +103,17 @@ def test_korean_customer_answers_nps_on_a_phone_and_the_owner_sees_it(
     expect(phone.locator("[type=submit]")).to_have_count(0)
     assert csp_messages(phone) == []
 
+    # Submitting the stale tab's form too keeps the first answers and says so.
+    stale.locator(
+        f"#field-q{score_question.pk} label", has=stale.locator("input[value='10']")
+    ).click()
+    with stale.expect_navigation():
+        stale.locator("form.feedback-form [type=submit]").click()
+    expect(stale.locator("html")).to_have_attribute("lang", "ko")
+    expect(stale.locator("#thanks-title")).to_be_visible()
+    expect(stale.get_by_role("status")).to_be_visible()
+    assert csp_messages(stale) == []
+
     invitation.refresh_from_db()
     assert invitation.responded_at is not None
     answered = invitation.response
@@ -106,6 +121,7 @@ def test_korean_customer_answers_nps_on_a_phone_and_the_owner_sees_it(
     assert answered.language == "ko"
     assert answered.answers.get(question=reason_question).value == REASON
     assert answered.follow_up_task is not None
+    assert survey.responses.count() == 1
 
     # The owner: the response on the contact's timeline…
     sign_in(page, "/accounts/login/", agent.email, password)

@@ -426,7 +426,7 @@ def test_a_manager_creates_and_sends_from_the_pages(client, manager):
             "expiry_days": 14,
         },
     )
-    survey = Survey.objects.get()
+    survey = Survey.objects.get(title_en="Q3")
     assert response.status_code == 302
     assert survey.questions.count() == 2
     contact = ContactFactory()
@@ -495,7 +495,8 @@ def test_api_lists_have_pinned_query_counts(
             _answer(survey, contact, 5 + i)
     api_client.force_authenticate(agent)
     with django_assert_num_queries(3):  # role (then cached), surveys, questions
-        assert len(api_client.get("/api/v1/surveys/").json()["results"]) == 3
+        results = api_client.get("/api/v1/surveys/").json()["results"]
+    assert len(results) == Survey.objects.count() >= 3  # ours and any shipped survey
     with django_assert_num_queries(2):  # responses, answers
         assert len(api_client.get("/api/v1/responses/").json()["results"]) == 6
     with django_assert_num_queries(1):  # invitations
