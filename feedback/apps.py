@@ -16,6 +16,9 @@ class FeedbackConfig(AppConfig):
         hooks.purchase_recorded.register(receivers_surveys.on_purchase_recorded)
         hooks.contact_merged.register(receivers_surveys.on_contact_merged)
         hooks.contact_events.register(receivers_surveys.on_contact_event)
+        from feedback.demo import seed_feedback
+
+        hooks.demo_seeders.register(seed_feedback)
         hooks.timeline_sources.register(receivers_surveys.survey_timeline_entries)
         TIMELINE_KINDS.update(receivers_surveys.SURVEY_TIMELINE_KINDS)
 
