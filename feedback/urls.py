@@ -40,5 +40,6 @@ urlpatterns = [
     path("tickets/<int:pk>/", ticket_views.ticket_detail, name="ticket"),
     path("tickets/<int:pk>/reply/", ticket_views.ticket_reply, name="ticket_reply"),
     path("tickets/<int:pk>/update/", ticket_views.ticket_update, name="ticket_update"),
+    path("tickets/<int:pk>/tags/", ticket_views.ticket_tags, name="ticket_tags"),
     path("tickets/<int:pk>/delete/", ticket_views.ticket_delete, name="ticket_delete"),
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, cast
 
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -55,6 +56,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     breached = serializers.SerializerMethodField()
     due_soon = serializers.SerializerMethodField()
     contact_name = serializers.CharField(source="contact.display_name", read_only=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
 
     class Meta:
         model = Ticket
@@ -69,6 +71,7 @@ class TicketOutputSerializer(serializers.ModelSerializer):
             "priority",
             "status",
             "assignee",
+            "tags",
             "created_at",
             "first_response_at",
             "resolved_at",
@@ -108,12 +111,18 @@ class TicketInputSerializer(serializers.Serializer):
         choices=Ticket.Priority.choices, default=Ticket.Priority.NORMAL
     )
     assignee = serializers.IntegerField(required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False
+    )
 
 
 class TicketUpdateSerializer(serializers.Serializer):
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
     status = serializers.ChoiceField(choices=Ticket.Status.choices, required=False)
     assignee = serializers.IntegerField(required=False, allow_null=True)
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=60), required=False
+    )
 
 
 class TicketMessageSerializer(serializers.ModelSerializer):
@@ -159,6 +168,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             assignee=assignee,
             unassigned=assignee_param == "none",
             breached=params.get("breached") in ("1", "true"),
+            tag=params.get("tag", ""),
         )
 
     @extend_schema(
@@ -175,6 +185,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             OpenApiParameter(
                 "breached", bool, description="Only active tickets past a deadline."
             ),
+            OpenApiParameter("tag", str, description="Tag name (any case)."),
         ],
         responses=TicketOutputSerializer(many=True),
     )
@@ -189,10 +200,12 @@ class TicketViewSet(viewsets.GenericViewSet):
     @extend_schema(
         request=TicketInputSerializer, responses={201: TicketOutputSerializer}
     )
+    @transaction.atomic
     def create(self, request: Request) -> Response:
         data = TicketInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         kwargs = dict(data.validated_data)
+        tags = kwargs.pop("tags", None)
         contact = (
             Contact.objects.visible_to(_actor(request))
             .filter(pk=kwargs.pop("contact"))
@@ -206,11 +219,17 @@ class TicketViewSet(viewsets.GenericViewSet):
             actor=_actor(request),
             **kwargs,
         )
+        if tags is not None:
+            ticket = services.ticket_set_tags(
+                ticket=ticket, tags=tags, actor=_actor(request)
+            )
+        ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(
             TicketOutputSerializer(ticket).data, status=status.HTTP_201_CREATED
         )
 
     @extend_schema(request=TicketUpdateSerializer, responses=TicketOutputSerializer)
+    @transaction.atomic
     def partial_update(self, request: Request, pk: str) -> Response:
         ticket = self.get_object()
         data = TicketUpdateSerializer(data=request.data)
@@ -229,6 +248,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         if "status" in values and values["status"] != ticket.status:
             ticket = services.ticket_set_status(
                 ticket=ticket, status=values["status"], actor=_actor(request)
+            )
+        if "tags" in values:
+            ticket = services.ticket_set_tags(
+                ticket=ticket, tags=values["tags"], actor=_actor(request)
             )
         ticket = self.get_queryset().get(pk=ticket.pk)
         return Response(TicketOutputSerializer(ticket).data)

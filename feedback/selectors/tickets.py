@@ -128,11 +128,12 @@ def ticket_list(
     contact_id: int | None = None,
     breached: bool = False,
     now: dt.datetime | None = None,
+    tag: str = "",
 ) -> QuerySet[Ticket]:
     """Tickets staff may see, filtered; order with ``QUEUE_ORDERING`` (SLA urgency)."""
     if role_of(user) not in STAFF_ROLES:
         return Ticket.objects.none()
-    qs = Ticket.objects.select_related("contact", "assignee")
+    qs = Ticket.objects.select_related("contact", "assignee").prefetch_related("tags")
     if status == "active":
         qs = qs.active()
     elif status in Ticket.Status.values:
@@ -147,6 +148,8 @@ def ticket_list(
         qs = qs.filter(assignee__isnull=True)
     if contact_id is not None:
         qs = qs.filter(contact_id=contact_id)
+    if tag.strip():
+        qs = qs.filter(tags__name__iexact=tag.strip())
     if breached:
         # Active tickets whose next deadline has passed (the stored sort key says it).
         qs = qs.filter(sla_due_at__lt=now or timezone.now())

@@ -220,10 +220,13 @@ def _check_question(data: Mapping[str, Any], position: int) -> dict[str, Any]:
     ):
         raise ValidationError(
             {
-                "questions": _(
-                    "%(question)s: “show if” needs an earlier question number and a list of values."
+                "questions": ValidationError(
+                    _(
+                        "%(question)s: “show if” needs an earlier question number and a list of values."
+                    ),
+                    code="show_if",
+                    params={"question": label, "position": position},
                 )
-                % {"question": label}
             }
         )
     return clean

@@ -8,7 +8,7 @@ resolution deadline out by the paused business minutes when the clock resumes.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from crm import hooks
 from crm.models import Contact, User
 from crm.roles import STAFF_ROLES, role_of
+from crm.services.contacts import tags_get_or_create
 from feedback.models.tickets import SlaTarget, Ticket, TicketMessage
 from feedback.selectors.tickets import SlaCalendar, sla_calendar
 
@@ -280,6 +281,24 @@ def ticket_set_priority(
             "resolution_due_at",
         ],
     )
+
+
+def tag_names(text: str) -> list[str]:
+    """Comma-separated tag names as typed by staff, blanks dropped."""
+    return [name.strip() for name in (text or "").split(",") if name.strip()]
+
+
+@transaction.atomic
+def ticket_set_tags(
+    *, ticket: Ticket, tags: Iterable[str], actor: User | None = None
+) -> Ticket:
+    """Replace the ticket's tags (names, case-insensitive; missing tags are created)."""
+    if isinstance(tags, str) or not all(isinstance(name, str) for name in tags):
+        raise ValidationError({"tags": _("Give the tags as a list of names.")})
+    found = tags_get_or_create(names=tags)
+    ticket = _lock(ticket)
+    ticket.tags.set(found)
+    return ticket
 
 
 @transaction.atomic

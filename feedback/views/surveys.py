@@ -81,6 +81,30 @@ class QuestionForm(forms.Form):
     max_value = forms.IntegerField(label=gettext_lazy("Maximum"), required=False)
     required = forms.BooleanField(label=gettext_lazy("Required"), required=False)
     is_score = forms.BooleanField(label=gettext_lazy("Main score"), required=False)
+    show_if_question = forms.IntegerField(
+        label=gettext_lazy("Show only if question #"),
+        min_value=1,
+        required=False,
+        help_text=gettext_lazy("The number of an earlier question; empty shows it always."),
+    )
+    show_if_values = forms.CharField(
+        label=gettext_lazy("has one of these answers"),
+        max_length=500,
+        required=False,
+        help_text=gettext_lazy("Comma-separated values."),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        number = data.get("show_if_question")
+        values = _commas(data.get("show_if_values") or "")
+        if number is None and values:
+            self.add_error(
+                "show_if_question", _("Give the number of an earlier question.")
+            )
+        elif number is not None and not values:
+            self.add_error("show_if_values", _("Give at least one answer."))
+        return data
 
 
 QuestionFormSet = forms.formset_factory(QuestionForm, extra=1, can_delete=True)
@@ -114,9 +138,17 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in (text or "").splitlines() if line.strip()]
 
 
+def _commas(text: str) -> list[str]:
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
 def _question_data(form: forms.Form) -> dict[str, Any]:
     data = form.cleaned_data
+    number = data.get("show_if_question")
     return {
+        "show_if": None
+        if number is None
+        else {"question": number, "values": _commas(data.get("show_if_values") or "")},
         "type": data["type"],
         "text_en": data["text_en"],
         "text_ko": data["text_ko"] or None,
@@ -131,6 +163,7 @@ def _question_data(form: forms.Form) -> dict[str, Any]:
 
 def _question_initial(question: Question) -> dict[str, Any]:
     q = cast(Any, question)
+    show_if = q.show_if if isinstance(q.show_if, dict) else {}
     return {
         "text_en": q.text_en,
         "text_ko": q.text_ko,
@@ -141,7 +174,32 @@ def _question_initial(question: Question) -> dict[str, Any]:
         "max_value": q.max_value,
         "required": q.required,
         "is_score": q.is_score,
+        "show_if_question": show_if.get("question"),
+        "show_if_values": ", ".join(str(v) for v in show_if.get("values") or []),
     }
+
+
+def _show_errors(
+    error: ValidationError, form: forms.Form, questions: list[forms.Form]
+) -> None:
+    """The service's errors on the page; a question's “show if” error goes on its field."""
+    if not hasattr(error, "error_dict"):
+        for message in error.messages:
+            form.add_error(None, message)
+        return
+    for name, errors in error.error_dict.items():
+        for item in errors:
+            position = (item.params or {}).get("position")
+            if (
+                item.code == "show_if"
+                and isinstance(position, int)
+                and 0 < position <= len(questions)
+            ):
+                for message in item.messages:
+                    questions[position - 1].add_error("show_if_question", message)
+            else:
+                for message in item.messages:
+                    form.add_error(None, message)
 
 
 def _is_manager(request: HttpRequest) -> bool:
@@ -167,12 +225,14 @@ def _survey_form_page(request: HttpRequest, survey: Survey | None) -> HttpRespon
             fields["title"] = form.cleaned_data["title_en"]
             fields["title_ko"] = fields["title_ko"] or None
             questions: list[Mapping[str, Any]] | None = None
+            kept: list[forms.Form] = []
             if survey is not None and not has_responses:
-                questions = [
-                    _question_data(f)
+                kept = [
+                    f
                     for f in formset.forms
                     if f.has_changed() and not f.cleaned_data.get("DELETE")
                 ]
+                questions = [_question_data(f) for f in kept]
             try:
                 with translation.override(settings.LANGUAGE_CODE):
                     if survey is None:
@@ -189,8 +249,7 @@ def _survey_form_page(request: HttpRequest, survey: Survey | None) -> HttpRespon
                         messages.success(request, _("Survey saved."))
                 return redirect("feedback:survey", pk=survey.pk)
             except ValidationError as error:
-                for message in error.messages:
-                    form.add_error(None, message)
+                _show_errors(error, form, kept)
     elif survey is not None:
         s = cast(Any, survey)
         form = SurveyForm(

@@ -89,6 +89,15 @@ class ControlsForm(forms.Form):
         self.fields["assignee"].queryset = staff_choices()  # type: ignore[attr-defined]
 
 
+class TagsForm(forms.Form):
+    tags = forms.CharField(
+        label=gettext_lazy("Tags"),
+        max_length=1000,
+        required=False,
+        help_text=gettext_lazy("Comma-separated."),
+    )
+
+
 def _filters(request: AuthenticatedRequest) -> dict[str, Any]:
     get = request.GET
     status = get.get("status", "active")
@@ -97,6 +106,7 @@ def _filters(request: AuthenticatedRequest) -> dict[str, Any]:
         "priority": get.get("priority", ""),
         "channel": get.get("channel", ""),
         "assignee": get.get("assignee", ""),
+        "tag": get.get("tag", "").strip()[:60],
     }
 
 
@@ -116,6 +126,7 @@ def tickets(request: AuthenticatedRequest) -> HttpResponse:
         channel=filters["channel"],
         assignee=assignee,
         unassigned=filters["assignee"] == "none",
+        tag=filters["tag"],
     )
     page = keyset_paginate(
         qs, ordering=QUEUE_ORDERING, cursor=request.GET.get("cursor")
@@ -149,6 +160,7 @@ def _detail_context(
     request: AuthenticatedRequest,
     ticket: Ticket,
     reply_form: ReplyForm | None = None,
+    tags_form: TagsForm | None = None,
 ) -> dict[str, Any]:
     annotate_sla([ticket], calendar=sla_calendar())
     return {
@@ -162,19 +174,26 @@ def _detail_context(
                 "assignee": ticket.assignee_id,
             }
         ),
+        "tags_form": tags_form
+        or TagsForm(
+            initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}
+        ),
         "is_manager": role_of(request.user) in MANAGER_ROLES,
     }
 
 
 def _render_detail(
-    request: AuthenticatedRequest, ticket: Ticket, reply_form: ReplyForm | None = None
+    request: AuthenticatedRequest,
+    ticket: Ticket,
+    reply_form: ReplyForm | None = None,
+    tags_form: TagsForm | None = None,
 ) -> HttpResponse:
     template = (
         "feedback/tickets/_ticket.html"
         if is_htmx(request)
         else "feedback/tickets/detail.html"
     )
-    context = _detail_context(request, ticket, reply_form)
+    context = _detail_context(request, ticket, reply_form, tags_form)
     return vary_on_htmx(render(request, template, context))
 
 
@@ -283,6 +302,35 @@ def ticket_update(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     ticket = _ticket(request, pk)
     if is_htmx(request):
         return _render_detail(request, ticket)
+    return redirect(ticket)
+
+
+@require_POST
+@staff_required
+def ticket_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
+    """Replace the ticket's tags from a comma-separated field."""
+    ticket = _ticket(request, pk)
+    form = TagsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.ticket_set_tags(
+                ticket=ticket,
+                tags=services.tag_names(form.cleaned_data["tags"]),
+                actor=request.user,
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                for message in errors:
+                    form.add_error(field if field in form.fields else None, message)
+    if not form.is_valid():
+        if is_htmx(request):
+            return _render_detail(request, _ticket(request, pk), tags_form=form)
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect(ticket)
+    messages.success(request, _("Tags saved."))
+    if is_htmx(request):
+        return _render_detail(request, _ticket(request, pk))
     return redirect(ticket)
 
 
