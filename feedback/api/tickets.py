@@ -56,7 +56,9 @@ class TicketOutputSerializer(serializers.ModelSerializer):
     breached = serializers.SerializerMethodField()
     due_soon = serializers.SerializerMethodField()
     contact_name = serializers.CharField(source="contact.display_name", read_only=True)
-    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="name")
+    tags: Any = serializers.SlugRelatedField(
+        many=True, read_only=True, slug_field="name"
+    )
 
     class Meta:
         model = Ticket
@@ -160,7 +162,7 @@ class TicketViewSet(viewsets.GenericViewSet):
             assignee = _actor(self.request)
         elif assignee_param not in ("", "none"):
             assignee = _staff(assignee_param, "assignee")
-        return ticket_list(
+        qs = ticket_list(
             user=_actor(self.request),
             status=params.get("status", "all") if self.action == "list" else "all",
             priority=params.get("priority", ""),
@@ -170,6 +172,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             breached=params.get("breached") in ("1", "true"),
             tag=params.get("tag", ""),
         )
+        # The thread (``messages``) does not show the ticket's tags.
+        return qs if self.action == "messages" else qs.prefetch_related("tags")
 
     @extend_schema(
         parameters=[

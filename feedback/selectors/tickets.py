@@ -133,7 +133,7 @@ def ticket_list(
     """Tickets staff may see, filtered; order with ``QUEUE_ORDERING`` (SLA urgency)."""
     if role_of(user) not in STAFF_ROLES:
         return Ticket.objects.none()
-    qs = Ticket.objects.select_related("contact", "assignee").prefetch_related("tags")
+    qs = Ticket.objects.select_related("contact", "assignee")
     if status == "active":
         qs = qs.active()
     elif status in Ticket.Status.values:

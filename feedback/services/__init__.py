@@ -22,6 +22,7 @@ from feedback.services.tickets import (
     ticket_reply,
     ticket_set_priority,
     ticket_set_status,
+    ticket_set_tags,
     tickets_merge,
 )
 
@@ -46,5 +47,6 @@ __all__ = [
     "ticket_reply",
     "ticket_set_priority",
     "ticket_set_status",
+    "ticket_set_tags",
     "tickets_merge",
 ]

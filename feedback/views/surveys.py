@@ -85,7 +85,9 @@ class QuestionForm(forms.Form):
         label=gettext_lazy("Show only if question #"),
         min_value=1,
         required=False,
-        help_text=gettext_lazy("The number of an earlier question; empty shows it always."),
+        help_text=gettext_lazy(
+            "The number of an earlier question; empty shows it always."
+        ),
     )
     show_if_values = forms.CharField(
         label=gettext_lazy("has one of these answers"),
@@ -187,7 +189,7 @@ def _show_errors(
         for message in error.messages:
             form.add_error(None, message)
         return
-    for name, errors in error.error_dict.items():
+    for errors in error.error_dict.values():
         for item in errors:
             position = (item.params or {}).get("position")
             if (

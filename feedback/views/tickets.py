@@ -127,7 +127,7 @@ def tickets(request: AuthenticatedRequest) -> HttpResponse:
         assignee=assignee,
         unassigned=filters["assignee"] == "none",
         tag=filters["tag"],
-    )
+    ).prefetch_related("tags")
     page = keyset_paginate(
         qs, ordering=QUEUE_ORDERING, cursor=request.GET.get("cursor")
     )
@@ -175,9 +175,7 @@ def _detail_context(
             }
         ),
         "tags_form": tags_form
-        or TagsForm(
-            initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}
-        ),
+        or TagsForm(initial={"tags": ", ".join(tag.name for tag in ticket.tags.all())}),
         "is_manager": role_of(request.user) in MANAGER_ROLES,
     }
 
@@ -325,8 +323,8 @@ def ticket_tags(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         if is_htmx(request):
             return _render_detail(request, _ticket(request, pk), tags_form=form)
-        for errors in form.errors.values():
-            messages.error(request, " ".join(errors))
+        for field_errors in form.errors.values():
+            messages.error(request, " ".join(str(e) for e in field_errors))
         return redirect(ticket)
     messages.success(request, _("Tags saved."))
     if is_htmx(request):
