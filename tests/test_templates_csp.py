@@ -40,3 +40,23 @@ def test_every_page_is_served_with_the_policy(client, db):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+def test_the_standalone_error_pages_render_without_a_request():
+    from django.template.loader import render_to_string
+
+    page = render_to_string("500.html")
+    assert "Something went wrong" in page
+    assert ">500<" in page
+    assert 'rel="stylesheet"' in page
+
+
+@pytest.mark.django_db
+def test_a_failed_csrf_check_shows_our_page():
+    from django.test import Client
+
+    response = Client(enforce_csrf_checks=True).post(
+        "/accounts/login/", {"username": "a@b.c", "password": "x"}
+    )
+    assert response.status_code == 403
+    assert b"This form expired or could not be verified" in response.content
