@@ -74,7 +74,9 @@ def test_seed_demo_adds_purchases_in_several_currencies_interactions_tasks_and_d
     assert Interaction.objects.filter(
         contact__language="ko", subject="배송 문의"
     ).exists()
-    assert Task.objects.filter(completed_at__isnull=True).count() == 12
+    assert (
+        Task.objects.filter(completed_at__isnull=True).count() >= 12
+    )  # + survey follow-ups
     manager = User.objects.get(email="manager@rapport.example")
     assert len(duplicate_candidates(user=manager)) >= 3
     # derived fields come from the purchases themselves
