@@ -25,6 +25,14 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.idempotency_records_purge_daily",
         "schedule": crontab(hour=0, minute=40),
     },
+    "crm-outreach-plan-birthdays": {
+        "task": "crm.tasks.outreach_plan_birthdays",
+        "schedule": crontab(minute="*"),
+    },
+    "crm-outreach-dispatch-due": {
+        "task": "crm.tasks.outreach_dispatch_due",
+        "schedule": crontab(minute="*"),
+    },
     "loyalty-expire-points": {
         "task": "loyalty.tasks.loyalty_expire_points_nightly",
         "schedule": crontab(hour=1, minute=10),

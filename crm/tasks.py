@@ -37,6 +37,37 @@ def idempotency_records_purge_daily() -> int:
 
 
 @shared_task
+def outreach_plan_birthdays() -> int:
+    """Every minute: put birthdays whose local 09:00 has passed today in the outbox (once each)."""
+    from crm.services import birthdays_plan
+
+    return birthdays_plan(now=timezone.now())
+
+
+@shared_task
+def outreach_dispatch_due(limit: int = 200) -> int:
+    """Every minute: mark stale sends unknown, claim due messages, queue one send per message."""
+    from datetime import timedelta
+
+    from crm.services import outbox_claim_due, outbox_mark_stale_unknown
+
+    now = timezone.now()
+    outbox_mark_stale_unknown(now=now, older_than=timedelta(minutes=15))
+    ids = outbox_claim_due(now=now, limit=limit)
+    for message_id in ids:
+        outreach_send.delay(message_id)
+    return len(ids)
+
+
+@shared_task
+def outreach_send(message_id: int) -> bool:
+    """Send one claimed message; a duplicate delivery is a no-op (the service claims it)."""
+    from crm.services import outbox_send
+
+    return outbox_send(message_id=message_id)
+
+
+@shared_task
 def contact_import_run(job_id: int) -> str | None:
     """Run a contact import; a second delivery of the same job is a no-op (the service claims it)."""
     from crm.services import import_job_run

@@ -2,6 +2,7 @@ from django.urls import path
 
 from crm import views
 from crm.views import companies, contacts, tasks
+from crm.views.unsubscribe import outreach_unsubscribe
 
 app_name = "crm"
 
@@ -62,4 +63,9 @@ urlpatterns = [
     path("contacts/export.csv", views.export_csv, name="export_csv"),
     path("contacts/export.vcf", views.export_vcard, name="export_vcard"),
     path("outreach/", views.outreach, name="outreach"),
+    path(
+        "outreach/unsubscribe/<str:token>/",
+        outreach_unsubscribe,
+        name="outreach_unsubscribe",
+    ),
 ]

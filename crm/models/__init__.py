@@ -6,6 +6,7 @@ from crm.models.commerce import ExchangeRate, Purchase, Refund
 from crm.models.contacts import Company, Consent, Contact, Tag
 from crm.models.idempotency import IdempotencyRecord
 from crm.models.imports import ImportJob, ImportRejection
+from crm.models.outreach import OutboundMessage
 from crm.models.segments import Segment
 from crm.models.users import FAMILY_NAME_FIRST, User, UserManager, person_name
 
@@ -20,6 +21,7 @@ __all__ = [
     "ImportJob",
     "ImportRejection",
     "Interaction",
+    "OutboundMessage",
     "Purchase",
     "Refund",
     "Segment",

@@ -37,6 +37,13 @@ from crm.services.imports import (
     import_report_csv,
 )
 from crm.services.merge import contact_merge
+from crm.services.outreach import (
+    birthdays_plan,
+    outbox_claim_due,
+    outbox_mark_stale_unknown,
+    outbox_send,
+    outreach_unsubscribe,
+)
 from crm.services.purchases import (
     contacts_mark_churned,
     exchange_rate_delete,
@@ -57,6 +64,7 @@ from crm.services.users import (
 
 __all__ = [
     "api_token_get_or_create",
+    "birthdays_plan",
     "company_create",
     "company_get_or_create_by_name",
     "company_update",
@@ -86,6 +94,10 @@ __all__ = [
     "import_preview",
     "import_report_csv",
     "interaction_log",
+    "outbox_claim_due",
+    "outbox_mark_stale_unknown",
+    "outbox_send",
+    "outreach_unsubscribe",
     "parse_birthday",
     "parse_currency",
     "parse_phone",

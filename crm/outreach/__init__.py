@@ -1,0 +1,1 @@
+"""Outreach engine helpers that hold no state: local send times and greetings."""
