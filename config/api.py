@@ -11,6 +11,7 @@ from crm.api.contacts import (
     TaskViewSet,
 )
 from crm.api.imports import ContactExportViewSet, ImportJobViewSet
+from crm.api.outreach import OutboundMessageViewSet
 from crm.api.purchases import ExchangeRateViewSet, PurchaseViewSet
 from crm.api.users import MeView
 from feedback.api.surveys import (
@@ -38,6 +39,9 @@ router.register("purchases", PurchaseViewSet, basename="purchase")
 router.register("exchange-rates", ExchangeRateViewSet, basename="exchange-rate")
 router.register("imports", ImportJobViewSet, basename="import")
 router.register("contacts-export", ContactExportViewSet, basename="contact-export")
+router.register(
+    "outreach/messages", OutboundMessageViewSet, basename="outbound-message"
+)
 router.register("loyalty/accounts", LoyaltyAccountViewSet, basename="loyalty-account")
 router.register("loyalty/rewards", RewardViewSet, basename="loyalty-reward")
 router.register("loyalty/redemptions", RedemptionViewSet, basename="loyalty-redemption")

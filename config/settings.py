@@ -189,6 +189,11 @@ FEEDBACK_FOLLOW_UP_HOURS = env.int("FEEDBACK_FOLLOW_UP_HOURS", default=48)
 FEEDBACK_DEFAULT_ASSIGNEE = env.str("FEEDBACK_DEFAULT_ASSIGNEE", default="")
 # The public origin for links sent by email (e.g. https://crm.example.com); empty: paths only.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+# Outreach: no message is sent in the quiet hours of the contact's local time (HH:MM; due
+# messages wait until the end), and no contact gets more marketing messages a week than this.
+OUTREACH_QUIET_START = env.str("OUTREACH_QUIET_START", default="21:00")
+OUTREACH_QUIET_END = env.str("OUTREACH_QUIET_END", default="08:00")
+OUTREACH_MAX_PER_WEEK = env.int("OUTREACH_MAX_PER_WEEK", default=3)
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # --- Static files ---------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
+from modeltranslation.admin import TranslationAdmin
 
 from crm.models import (
     Company,
@@ -11,6 +12,7 @@ from crm.models import (
     ExchangeRate,
     ImportJob,
     ImportRejection,
+    MessageTemplate,
     Purchase,
     Refund,
     Tag,
@@ -328,3 +330,10 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(TranslationAdmin):
+    list_display = ("occasion", "purpose", "active", "updated_at")
+    list_filter = ("purpose", "active")
+    readonly_fields = ("updated_at",)

@@ -22,6 +22,11 @@ class CrmConfig(AppConfig):
 
     def ready(self) -> None:
         post_migrate.connect(_sync_roles, dispatch_uid="crm.sync_role_permissions")
+        from crm import hooks
+        from crm.services.outreach import contact_event_received
+
+        # Outreach answers other apps' contact events (survey invitations, tier upgrades, ...).
+        hooks.contact_events.register(contact_event_received)
 
 
 class RapportAdminConfig(admin_apps.AdminConfig):

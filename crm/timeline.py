@@ -12,11 +12,20 @@ import heapq
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from crm import hooks
 from crm.currencies import quantize
-from crm.models import Contact, ContactMerge, Interaction, Purchase, Refund, Task
+from crm.models import (
+    Contact,
+    ContactMerge,
+    Interaction,
+    OutboundMessage,
+    Purchase,
+    Refund,
+    Task,
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,7 @@ TIMELINE_KINDS = {
     "refund": _("Refund"),
     "task": _("Task"),
     "merge": _("Merge"),
+    "outreach": _("Outreach"),
 }
 
 
@@ -159,7 +169,40 @@ def _crm_entries(
                     },
                 )
             )
+    if kinds is None or "outreach" in kinds:
+        entries += _outreach_entries(contact_id=contact_id, before=before, limit=limit)
     return entries
+
+
+def _outreach_entries(
+    *, contact_id: int, before: dt.datetime | None, limit: int
+) -> list[TimelineEntry]:
+    """Outbox messages that went (``sent``) or may have gone (``unknown``) to the contact."""
+    messages = OutboundMessage.objects.filter(
+        contact_id=contact_id,
+        status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.UNKNOWN],
+    ).annotate(
+        occurred_at=Coalesce("sent_at", "sending_at", "scheduled_for"),
+    )
+    return [
+        TimelineEntry(
+            kind="outreach",
+            occurred_at=message.occurred_at,
+            title=message.subject or str(_("Outreach")),
+            body=message.body_text,
+            object_id=message.pk,
+            data={
+                "direction": Interaction.Direction.OUTBOUND.value,
+                "direction_label": str(Interaction.Direction.OUTBOUND.label),
+                "channel": message.channel,
+                "occasion": message.occasion,
+                "occurrence": message.occurrence,
+                "status": message.status,
+                "status_label": str(message.get_status_display()),
+            },
+        )
+        for message in _window(messages, "occurred_at", before, limit)
+    ]
 
 
 def contact_timeline(

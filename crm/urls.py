@@ -64,6 +64,16 @@ urlpatterns = [
     path("contacts/export.vcf", views.export_vcard, name="export_vcard"),
     path("outreach/", views.outreach, name="outreach"),
     path(
+        "outreach/messages/<int:pk>/",
+        views.outbox_message,
+        name="outreach_message",
+    ),
+    path(
+        "outreach/messages/<int:pk>/retry/",
+        views.outbox_message_retry,
+        name="outreach_message_retry",
+    ),
+    path(
         "outreach/unsubscribe/<str:token>/",
         outreach_unsubscribe,
         name="outreach_unsubscribe",

@@ -7,6 +7,7 @@ from crm.models.contacts import Company, Consent, Contact, Tag
 from crm.models.idempotency import IdempotencyRecord
 from crm.models.imports import ImportJob, ImportRejection
 from crm.models.outreach import OutboundMessage
+from crm.models.outreach_templates import MessageTemplate
 from crm.models.segments import Segment
 from crm.models.users import FAMILY_NAME_FIRST, User, UserManager, person_name
 
@@ -21,6 +22,7 @@ __all__ = [
     "ImportJob",
     "ImportRejection",
     "Interaction",
+    "MessageTemplate",
     "OutboundMessage",
     "Purchase",
     "Refund",

@@ -14,10 +14,13 @@ SALUTATIONS: dict[str, str] = {
 }
 
 
-def salutation(contact: Contact) -> str:
-    """The opening address: "Hi Anna" in English, "홍길동 고객님" in Korean."""
+def salutation(contact: Contact, *, language: str | None = None) -> str:
+    """The opening address: "Hi Anna" in English, "홍길동 고객님" in Korean.
+
+    ``language`` is the message's language when it differs from the contact's (a fallback).
+    """
     patterns = {**SALUTATIONS, **getattr(settings, "OUTREACH_SALUTATIONS", {})}
-    pattern = patterns.get(contact.language) or patterns["en"]
+    pattern = patterns.get(language or contact.language) or patterns["en"]
     full_name = contact.display_name
     given_name = contact.given_name or full_name
     return pattern.format(

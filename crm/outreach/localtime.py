@@ -51,3 +51,25 @@ def local_send_moment(
 def zone(name: str | None, default: str) -> zoneinfo.ZoneInfo:
     """The IANA zone called ``name``, or ``default`` when it is empty."""
     return zoneinfo.ZoneInfo(str(name) if name else default)
+
+
+def after_quiet_hours(
+    *, moment: dt.datetime, tz: dt.tzinfo, start: dt.time, end: dt.time
+) -> dt.datetime:
+    """``moment``, or the end of the quiet hours [start, end) in ``tz`` when it falls in them.
+
+    Quiet hours may wrap midnight (21:00-08:00); equal start and end means none.
+    """
+    if start == end:
+        return moment
+    local = moment.astimezone(tz)
+    wall = local.time().replace(tzinfo=None)
+    if start < end:
+        quiet = start <= wall < end
+        end_day = local.date()
+    else:
+        quiet = wall >= start or wall < end
+        end_day = local.date() + dt.timedelta(days=1 if wall >= start else 0)
+    if not quiet:
+        return moment
+    return local_send_moment(day=end_day, tz=tz, send_time=end)

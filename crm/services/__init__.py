@@ -37,11 +37,15 @@ from crm.services.imports import (
     import_report_csv,
 )
 from crm.services.merge import contact_merge
+from crm.services.outbox_admin import outbox_retry
 from crm.services.outreach import (
     birthdays_plan,
+    contact_event_received,
+    message_template_get,
     outbox_claim_due,
     outbox_mark_stale_unknown,
     outbox_send,
+    outreach_event_plan,
     outreach_unsubscribe,
 )
 from crm.services.purchases import (
@@ -71,6 +75,7 @@ __all__ = [
     "consents_set",
     "contact_create",
     "contact_delete",
+    "contact_event_received",
     "contact_merge",
     "contact_update",
     "contacts_bulk_assign",
@@ -94,9 +99,12 @@ __all__ = [
     "import_preview",
     "import_report_csv",
     "interaction_log",
+    "message_template_get",
     "outbox_claim_due",
     "outbox_mark_stale_unknown",
+    "outbox_retry",
     "outbox_send",
+    "outreach_event_plan",
     "outreach_unsubscribe",
     "parse_birthday",
     "parse_currency",

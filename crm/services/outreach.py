@@ -8,22 +8,37 @@ but was never marked is left ``unknown`` and never resent automatically.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
-from crm.models import Consent, Contact, OutboundMessage
-from crm.outreach.greetings import salutation
-from crm.outreach.localtime import birthday_in_year, local_send_moment
+from crm.models import Consent, Contact, MessageTemplate, OutboundMessage
+from crm.outreach.defaults import DEFAULTS
+from crm.outreach.localtime import (
+    after_quiet_hours,
+    birthday_in_year,
+    local_send_moment,
+    zone,
+)
+from crm.outreach.render import render_message
 
 BIRTHDAY = "birthday"
+# contact_events answered with a message; each is also the occasion of its template.
+EVENT_OCCASIONS = frozenset(
+    {"survey_invited", "survey_reminder", "tier_upgraded", "points_expiring"}
+)
+# The frequency cap counts marketing messages within this long either side of a new one.
+CAP_WINDOW = dt.timedelta(days=7)
+logger = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "crm.outreach.unsubscribe"
 Status = OutboundMessage.Status
 SkipReason = OutboundMessage.SkipReason
@@ -73,55 +88,123 @@ def outreach_unsubscribe(*, token: str, ip_address: str | None = None) -> bool:
     return True
 
 
-def _skip_reason(contact: Contact) -> str:
-    if getattr(contact, "has_marketing_consent", False):
-        return "" if contact.email else SkipReason.NO_EMAIL
-    if getattr(contact, "unsubscribed", False):
-        return SkipReason.UNSUBSCRIBED
-    return SkipReason.NO_CONSENT
+def message_template_get(*, occasion: str) -> MessageTemplate | None:
+    """The occasion's template, recreated from the defaults when missing; None if unknown."""
+    texts = DEFAULTS.get(occasion)
+    if texts is None:
+        return None
+    template, _created = MessageTemplate.objects.get_or_create(
+        occasion=occasion,
+        defaults={
+            **texts,
+            "subject": texts["subject_en"],
+            "body_text": texts["body_text_en"],
+        },
+    )
+    return template
 
 
-def _birthday_message(
-    contact: Contact, *, occurrence: str, moment: dt.datetime
+def _template(occasion: str) -> MessageTemplate | None:
+    """The occasion's template when it is active."""
+    template = message_template_get(occasion=occasion)
+    return template if template is not None and template.active else None
+
+
+def _skip_reason(contact: Contact, *, purpose: str) -> str:
+    """Why ``contact`` (annotated by ``_with_consent``) gets no message; empty if they get it."""
+    if not getattr(contact, "has_consent", False):
+        if getattr(contact, "unsubscribed", False):
+            return SkipReason.UNSUBSCRIBED
+        return SkipReason.NO_CONSENT
+    if not contact.email:
+        return SkipReason.NO_EMAIL
+    if (
+        purpose == Consent.Purpose.MARKETING_EMAIL
+        and getattr(contact, "recent_marketing", 0) >= settings.OUTREACH_MAX_PER_WEEK
+    ):
+        return SkipReason.CAPPED
+    return ""
+
+
+def _quiet_hours() -> tuple[dt.time, dt.time]:
+    return (
+        dt.time.fromisoformat(settings.OUTREACH_QUIET_START),
+        dt.time.fromisoformat(settings.OUTREACH_QUIET_END),
+    )
+
+
+def _send_moment(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
+    """``moment``, moved to the end of the contact's quiet hours when it falls in them."""
+    start, end = _quiet_hours()
+    return after_quiet_hours(moment=moment, tz=tz, start=start, end=end)
+
+
+def _message(
+    contact: Contact,
+    *,
+    template: MessageTemplate,
+    occurrence: str,
+    scheduled_for: dt.datetime,
+    context: dict[str, Any],
 ) -> OutboundMessage:
-    reason = _skip_reason(contact)
+    """The outbox row of ``template`` for ``contact``: rendered, or skipped with the reason."""
+    reason = _skip_reason(contact, purpose=template.purpose)
     language = contact.language or settings.LANGUAGE_CODE
     subject = body = ""
     if not reason:
-        with translation.override(language):
-            context = {
-                "salutation": salutation(contact),
-                "brand": "Rapport",
-                "unsubscribe_url": unsubscribe_url(contact_id=contact.pk),
-            }
-            subject = render_to_string(
-                "emails/outreach_birthday_subject.txt", context
-            ).strip()
-            body = render_to_string("emails/outreach_birthday.txt", context)
+        subject, body, language = render_message(
+            template=template,
+            contact=contact,
+            context={
+                "unsubscribe_link": unsubscribe_url(contact_id=contact.pk),
+                **context,
+            },
+        )
     return OutboundMessage(
         contact=contact,
-        occasion=BIRTHDAY,
+        occasion=template.occasion,
         occurrence=occurrence,
         channel=OutboundMessage.Channel.EMAIL,
         language=language,
-        subject=subject,
+        subject=subject[:255],
         body_text=body,
         status=Status.SKIPPED if reason else Status.PLANNED,
         skip_reason=reason,
-        scheduled_for=moment,
+        scheduled_for=scheduled_for,
     )
 
 
-def _with_consent(contacts: QuerySet[Contact]) -> QuerySet[Contact]:
-    marketing = Consent.objects.filter(
-        contact=OuterRef("pk"), purpose=Consent.Purpose.MARKETING_EMAIL
-    )
-    return contacts.annotate(
-        has_marketing_consent=Exists(marketing.filter(granted=True)),
+def _with_consent(
+    contacts: QuerySet[Contact], *, purpose: str, scheduled_for: dt.datetime
+) -> QuerySet[Contact]:
+    """Annotate ``has_consent``/``unsubscribed`` for ``purpose`` and, for marketing, the
+    number of marketing messages planned or sent within a week either side of the moment."""
+    consent = Consent.objects.filter(contact=OuterRef("pk"), purpose=purpose)
+    contacts = contacts.select_related("company").annotate(
+        has_consent=Exists(consent.filter(granted=True)),
         unsubscribed=Exists(
-            marketing.filter(granted=False, source=Consent.Source.UNSUBSCRIBE)
+            consent.filter(granted=False, source=Consent.Source.UNSUBSCRIBE)
         ),
     )
+    if purpose != Consent.Purpose.MARKETING_EMAIL:
+        return contacts
+    marketing = MessageTemplate.objects.filter(
+        purpose=Consent.Purpose.MARKETING_EMAIL
+    ).values("occasion")
+    recent = (
+        OutboundMessage.objects.filter(
+            contact=OuterRef("pk"),
+            occasion__in=marketing,
+            scheduled_for__gt=scheduled_for - CAP_WINDOW,
+            scheduled_for__lt=scheduled_for + CAP_WINDOW,
+        )
+        .exclude(status__in=[Status.SKIPPED, Status.FAILED])
+        .order_by()
+        .values("contact")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    return contacts.annotate(recent_marketing=Coalesce(Subquery(recent), 0))
 
 
 def birthdays_plan(*, now: dt.datetime) -> int:
@@ -143,6 +226,9 @@ def birthdays_plan(*, now: dt.datetime) -> int:
         tz = zoneinfo.ZoneInfo(str(stored)) if stored else default_zone
         by_zone.setdefault(str(tz), []).append(stored or None)
 
+    template = _template(BIRTHDAY)
+    if template is None:
+        return 0  # no birthday template, or switched off in the admin
     inserted = 0
     for stored_zones in by_zone.values():
         tz = (
@@ -167,11 +253,20 @@ def birthdays_plan(*, now: dt.datetime) -> int:
             contact=OuterRef("pk"), occasion=BIRTHDAY, occurrence=str(today.year)
         )
         # Skip the already planned before rendering; the unique key still decides races.
-        contacts = _with_consent(Contact.objects.filter(birthdays, in_zone)).filter(
-            ~Exists(planned)
-        )
+        scheduled_for = _send_moment(moment, tz)
+        contacts = _with_consent(
+            Contact.objects.filter(birthdays, in_zone),
+            purpose=template.purpose,
+            scheduled_for=scheduled_for,
+        ).filter(~Exists(planned))
         rows = [
-            _birthday_message(contact, occurrence=str(today.year), moment=moment)
+            _message(
+                contact,
+                template=template,
+                occurrence=str(today.year),
+                scheduled_for=scheduled_for,
+                context={},
+            )
             for contact in contacts.iterator(chunk_size=500)
         ]
         created = OutboundMessage.objects.bulk_create(
@@ -179,6 +274,108 @@ def birthdays_plan(*, now: dt.datetime) -> int:
         )
         inserted += len(created)
     return inserted
+
+
+def _event_occurrence(
+    *, event: str, data: dict[str, Any], today: dt.date
+) -> str | None:
+    """The outbox key's occurrence for an event, or None when its data lacks the id."""
+    if event in ("survey_invited", "survey_reminder"):
+        if data.get("invitation_id") is None:
+            return None
+        return f"survey:{data['invitation_id']}:{data.get('reminder') or 0}"
+    if event == "tier_upgraded":
+        key = (
+            data.get("tier_change_id")
+            or data.get("id")
+            or data.get("to_tier_id")
+            or data.get("to_tier")
+        )
+        return f"tier:{key}:{today.isoformat()}"[:40] if key else None
+    if event == "points_expiring":
+        return f"points:{data['lot_id']}" if data.get("lot_id") is not None else None
+    return None
+
+
+def _event_context(*, data: dict[str, Any], tz: dt.tzinfo) -> dict[str, Any]:
+    """The placeholders an event's data fills; dates are the contact's local ones."""
+    context: dict[str, Any] = {}
+    if data.get("url"):
+        context["survey_link"] = str(data["url"])
+    if data.get("points") is not None:
+        context["points"] = data["points"]
+    if data.get("to_tier"):
+        context["tier"] = str(data["to_tier"])
+    if data.get("expires_at"):
+        expires = dt.datetime.fromisoformat(str(data["expires_at"]))
+        if timezone.is_aware(expires):
+            expires = expires.astimezone(tz)
+        context["expires_on"] = expires.date()
+    return context
+
+
+def outreach_event_plan(
+    *, contact_id: int, event: str, data: dict[str, Any], now: dt.datetime
+) -> bool:
+    """Put the message answering a contact event in the outbox, once per key; False if ignored.
+
+    Due now (or at the end of the contact's quiet hours); a contact without the template's
+    consent or an email, or over the weekly marketing cap, gets a ``skipped`` row instead.
+    Events without an active template are ignored.
+    """
+    if event not in EVENT_OCCASIONS:
+        return False
+    template = _template(event)
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if template is None or contact is None:
+        return False
+    tz = zone(contact.timezone, settings.TIME_ZONE)
+    occurrence = _event_occurrence(
+        event=event, data=data, today=now.astimezone(tz).date()
+    )
+    if occurrence is None:
+        logger.warning("outreach: %s event without its id: %r", event, data)
+        return False
+    planned = OutboundMessage.objects.filter(
+        contact_id=contact_id, occasion=event, occurrence=occurrence
+    )
+    if planned.exists():
+        return False  # the unique key would drop it anyway; skip the rendering
+    scheduled_for = _send_moment(now, tz)
+    annotated = _with_consent(
+        Contact.objects.filter(pk=contact_id),
+        purpose=template.purpose,
+        scheduled_for=scheduled_for,
+    ).get()
+    row = _message(
+        annotated,
+        template=template,
+        occurrence=occurrence,
+        scheduled_for=scheduled_for,
+        context=_event_context(data=data, tz=tz),
+    )
+    # A concurrent planner may have won since the check; the unique key keeps one row.
+    OutboundMessage.objects.bulk_create([row], ignore_conflicts=True)
+    return True
+
+
+def contact_event_received(
+    *, contact_id: int, event: str, data: dict[str, Any]
+) -> None:
+    """The ``crm.hooks.contact_events`` listener: plan the answer after the caller commits.
+
+    Runs with ``robust`` on_commit, so an outreach failure never fails the caller's work.
+    """
+    if event not in EVENT_OCCASIONS:
+        return
+    now = timezone.now()
+    payload = dict(data)
+    transaction.on_commit(
+        lambda: outreach_event_plan(
+            contact_id=contact_id, event=event, data=payload, now=now
+        ),
+        robust=True,
+    )
 
 
 def outbox_claim_due(*, now: dt.datetime, limit: int) -> list[int]:

@@ -10,6 +10,8 @@ from crm.views.imports import (
     import_retry,
     import_upload,
 )
+from crm.views.outbox import outbox as outreach
+from crm.views.outbox import outbox_message, outbox_message_retry
 from crm.views.shell import (
     StaffLoginView,
     axes_username,
@@ -18,7 +20,6 @@ from crm.views.shell import (
     home,
     language_switch,
     lockout,
-    outreach,
 )
 
 __all__ = [
@@ -37,5 +38,7 @@ __all__ = [
     "import_upload",
     "language_switch",
     "lockout",
+    "outbox_message",
+    "outbox_message_retry",
     "outreach",
 ]

@@ -8,7 +8,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import Promise
 from django.utils.translation import check_for_language
-from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
@@ -44,22 +43,6 @@ def coming_soon(
         request,
         "coming_soon.html",
         {"title": title, "lead": lead, "features": features},
-    )
-
-
-@staff_required
-def outreach(request: HttpRequest) -> HttpResponse:
-    return coming_soon(
-        request,
-        title=_("Outreach"),
-        lead=_(
-            "Birthday, onboarding and win-back messages in each customer's language and local time."
-        ),
-        features=[
-            _("Templates translated per language with culture-aware salutations"),
-            _("Campaigns to a segment at a local time"),
-            _("An outbox of every planned, sent, failed and skipped message"),
-        ],
     )
 
 

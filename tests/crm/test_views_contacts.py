@@ -556,8 +556,9 @@ def test_the_contact_page_runs_a_fixed_number_of_queries(
         for panel in hooks.contact_page_panels:
             panel(request=request, contact=hong)
     # session, user, role, the contact with its tags and consents, one query per crm
-    # timeline source (interactions, purchases, refunds, tasks, merges), the assignee select
-    with django_assert_max_num_queries(12 + len(other_apps)):
+    # timeline source (interactions, purchases, refunds, tasks, merges, outbound messages),
+    # the assignee select
+    with django_assert_max_num_queries(13 + len(other_apps)):
         response = client.get(hong.get_absolute_url())
     assert response.status_code == 200
     assert len(timeline_context(response)["entries"]) == min(interactions + 1, 20)

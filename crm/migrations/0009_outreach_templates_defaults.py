@@ -1,0 +1,27 @@
+"""Default English and Korean texts for every outreach occasion; edit them in the admin."""
+
+from typing import Any
+
+from django.db import migrations
+
+from crm.outreach.defaults import DEFAULTS
+
+
+def create_defaults(apps: Any, schema_editor: Any) -> None:
+    MessageTemplate = apps.get_model("crm", "MessageTemplate")
+    for occasion, texts in DEFAULTS.items():
+        MessageTemplate.objects.get_or_create(
+            occasion=occasion,
+            defaults={
+                **texts,
+                "subject": texts["subject_en"],
+                "body_text": texts["body_text_en"],
+                "active": True,
+            },
+        )
+
+
+class Migration(migrations.Migration):
+    dependencies = [("crm", "0008_outreach_templates")]
+
+    operations = [migrations.RunPython(create_defaults, migrations.RunPython.noop)]

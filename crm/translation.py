@@ -1,0 +1,10 @@
+"""Customer-facing crm content, translated per language with django-modeltranslation."""
+
+from modeltranslation.translator import TranslationOptions, register
+
+from crm.models import MessageTemplate
+
+
+@register(MessageTemplate)
+class MessageTemplateTranslationOptions(TranslationOptions):
+    fields = ("subject", "body_text")
