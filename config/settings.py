@@ -30,11 +30,13 @@ DEBUG = env.bool("DEBUG", default=False)
 
 SECRET_KEY = _file_or_env("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG and env.str("DATABASE_URL", default=""):
+        # The scaled deployment (a database server) never runs on a made-up key.
         raise ImproperlyConfigured(
             "SECRET_KEY is not set. Set SECRET_KEY (or SECRET_KEY_FILE), or DEBUG=true for a local run."
         )
-    # Embedded/local run: generate one key once and keep it, so sessions survive restarts.
+    # Embedded default (SQLite under var/) or a local run: generate one key once and keep it
+    # beside the data, so sessions survive restarts.
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
         key_file.write_text(secrets.token_urlsafe(64))

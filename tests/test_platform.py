@@ -107,33 +107,63 @@ def test_no_celery_countdown_can_outlive_the_visibility_timeout():
 
 @pytest.mark.smoke
 def test_every_string_in_the_code_is_translated_to_korean(tmp_path):
-    """Extract messages from the current code into a copy of locale/ and demand a full ko catalogue."""
-    locale_copy = tmp_path / "locale"
-    shutil.copytree(ROOT / "locale", locale_copy)
+    """Extract messages from a copy of the code into a copy of locale/ and demand a full ko
+    catalogue. (Run in place, makemessages would write into the real locale/ and leave the
+    copy stale, so the sources are copied too.)"""
+    project = tmp_path / "project"
+    for name in (
+        "config",
+        "crm",
+        "loyalty",
+        "feedback",
+        "analytics",
+        "templates",
+        "locale",
+    ):
+        shutil.copytree(
+            ROOT / name,
+            project / name,
+            ignore=shutil.ignore_patterns("__pycache__", "*.mo"),
+        )
     cwd = Path.cwd()
-    os.chdir(ROOT)
+    os.chdir(project)
     try:
-        with override_settings(LOCALE_PATHS=[locale_copy]):
-            call_command(
-                "makemessages",
-                locale=["ko"],
-                ignore_patterns=[
-                    ".venv",
-                    "node_modules",
-                    "var",
-                    "static_root",
-                    "tests",
-                ],
-                no_obsolete=True,
-                verbosity=0,
-            )
+        with override_settings(LOCALE_PATHS=[project / "locale"]):
+            call_command("makemessages", locale=["ko"], no_obsolete=True, verbosity=0)
     finally:
         os.chdir(cwd)
-    catalogue = polib.pofile(str(locale_copy / "ko" / "LC_MESSAGES" / "django.po"))
+    catalogue = polib.pofile(
+        str(project / "locale" / "ko" / "LC_MESSAGES" / "django.po")
+    )
     missing = [entry.msgid for entry in catalogue.untranslated_entries()]
     fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
     assert not missing, f"untranslated in locale/ko: {missing[:20]}"
     assert not fuzzy, f"fuzzy in locale/ko: {fuzzy[:20]}"
+
+
+def test_the_translation_check_sees_new_strings(tmp_path):
+    """The check above must notice a string that is in the code but not in the catalogue."""
+    project = tmp_path / "project"
+    shutil.copytree(
+        ROOT / "locale", project / "locale", ignore=shutil.ignore_patterns("*.mo")
+    )
+    (project / "probe").mkdir()
+    (project / "probe" / "strings.py").write_text(
+        'from django.utils.translation import gettext as _\n\nPROBE = _("A string nobody translated yet")\n'
+    )
+    cwd = Path.cwd()
+    os.chdir(project)
+    try:
+        with override_settings(LOCALE_PATHS=[project / "locale"]):
+            call_command("makemessages", locale=["ko"], verbosity=0)
+    finally:
+        os.chdir(cwd)
+    catalogue = polib.pofile(
+        str(project / "locale" / "ko" / "LC_MESSAGES" / "django.po")
+    )
+    assert "A string nobody translated yet" in [
+        entry.msgid for entry in catalogue.untranslated_entries()
+    ]
 
 
 @pytest.mark.smoke
@@ -161,3 +191,27 @@ def test_compiled_catalogues_match_their_sources(language):
 def test_korean_is_active_for_the_interface():
     with translation.override("ko"):
         assert translation.gettext("Contacts") != "Contacts"
+
+
+def test_the_embedded_default_keeps_a_generated_key_under_var(tmp_path):
+    env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "config.settings"}
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SECRET_KEY)"
+    first = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    second = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert first.returncode == 0, first.stderr
+    assert len(first.stdout.strip()) >= 50
+    assert first.stdout == second.stdout  # generated once, then kept
