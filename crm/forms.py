@@ -9,7 +9,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone, translation
 from django.utils.translation import gettext, pgettext_lazy
@@ -444,15 +443,12 @@ class ContactForm(forms.Form):
             "consent_source": Consent.Source.STAFF,
             "ip_address": self.ip_address,
         }
+        fields["company"] = data["company"]  # a name: the service reuses or creates it
         try:
-            with transaction.atomic():  # a new company is not kept if the contact fails
-                fields["company"] = services.company_get_or_create_by_name(
-                    name=data["company"]
-                )
-                if self.contact is None:
-                    fields["source"] = Contact.Source.MANUAL
-                    return services.contact_create(**common, **fields)
-                return services.contact_update(contact=self.contact, **common, **fields)
+            if self.contact is None:
+                fields["source"] = Contact.Source.MANUAL
+                return services.contact_create(**common, **fields)
+            return services.contact_update(contact=self.contact, **common, **fields)
         except ValidationError as error:
             add_service_errors(self, error, self.ERROR_ALIASES)
             return None

@@ -482,7 +482,7 @@ class CompanyViewSet(viewsets.GenericViewSet):
         )
 
     def destroy(self, request: Request, pk: str) -> Response:
-        self.get_object().delete()  # contacts keep existing without a company (SET_NULL)
+        services.company_delete(company=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -748,5 +748,5 @@ class SegmentViewSet(viewsets.GenericViewSet):
         )
 
     def destroy(self, request: Request, pk: str) -> Response:
-        get_object_or_404(self.get_queryset(), pk=pk).delete()
+        services.segment_delete(segment=get_object_or_404(self.get_queryset(), pk=pk))
         return Response(status=status.HTTP_204_NO_CONTENT)

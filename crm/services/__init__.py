@@ -3,6 +3,7 @@
 from crm.services.activity import (
     interaction_log,
     segment_create,
+    segment_delete,
     segment_update,
     task_complete,
     task_create,
@@ -10,6 +11,7 @@ from crm.services.activity import (
 )
 from crm.services.contacts import (
     company_create,
+    company_delete,
     company_get_or_create_by_name,
     company_update,
     consents_set,
@@ -70,6 +72,7 @@ __all__ = [
     "api_token_get_or_create",
     "birthdays_plan",
     "company_create",
+    "company_delete",
     "company_get_or_create_by_name",
     "company_update",
     "consents_set",
@@ -112,6 +115,7 @@ __all__ = [
     "purchase_record",
     "purchase_refund",
     "segment_create",
+    "segment_delete",
     "segment_update",
     "sign_in_link_request",
     "tags_get_or_create",

@@ -185,3 +185,9 @@ def segment_update(*, segment: Segment, user: User, **fields: Any) -> Segment:
     segment.full_clean()
     segment.save()
     return segment
+
+
+@transaction.atomic
+def segment_delete(*, segment: Segment) -> None:
+    """Delete a saved filter; no contact changes (members are computed, never stored)."""
+    segment.delete()

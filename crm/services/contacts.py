@@ -203,6 +203,10 @@ def _apply(contact: Contact, fields: dict[str, Any]) -> list[Tag] | None:
                     }
                 )
             contact.attributes = value
+        elif name == "company" and isinstance(value, str):
+            # A company typed by name: reuse it (any case) or create it, in this transaction,
+            # so a refused contact leaves no new company behind.
+            contact.company = company_get_or_create_by_name(name=value)
         elif name == "user":
             if value is not None and value.is_staff:
                 raise ValidationError(
@@ -402,6 +406,17 @@ def company_update(*, company: Company, **fields: Any) -> Company:
                 search_text=contact.build_search_text()
             )
     return company
+
+
+@transaction.atomic
+def company_delete(*, company: Company) -> None:
+    """Delete a company; its contacts stay, without a company."""
+    contact_ids = list(company.contacts.values_list("pk", flat=True))
+    company.delete()
+    for contact in Contact.objects.filter(pk__in=contact_ids).select_related("company"):
+        Contact.objects.filter(pk=contact.pk).update(
+            search_text=contact.build_search_text()
+        )
 
 
 def company_get_or_create_by_name(*, name: str) -> Company | None:

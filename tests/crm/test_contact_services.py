@@ -8,7 +8,16 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from crm import hooks
-from crm.models import Consent, Contact, ContactMerge, Interaction, Segment, Tag, Task
+from crm.models import (
+    Company,
+    Consent,
+    Contact,
+    ContactMerge,
+    Interaction,
+    Segment,
+    Tag,
+    Task,
+)
 from crm.selectors import (
     contact_filter,
     contact_list,
@@ -17,6 +26,7 @@ from crm.selectors import (
 )
 from crm.services import (
     company_create,
+    company_delete,
     consents_set,
     contact_create,
     contact_delete,
@@ -513,3 +523,22 @@ def test_duplicate_candidates_find_phone_mailbox_and_name_matches(manager):
     assert frozenset((a.pk, c.pk)) in found
     assert frozenset((a.pk, b.pk)) in found
     assert frozenset((d.pk, e.pk)) in found
+
+
+def test_a_company_typed_by_name_is_reused_or_created_and_never_left_behind():
+    existing = company_create(name="Hanbit Trading")
+    contact = make(email="n1@example.com", company="hanbit trading")
+    assert contact.company == existing
+    with pytest.raises(ValidationError):
+        make(email="not-an-email", company="Brand New Co")
+    assert not Company.objects.filter(name="Brand New Co").exists()
+    other = make(email="n2@example.com", company="Brand New Co")
+    assert other.company.name == "Brand New Co"
+
+
+def test_deleting_a_company_keeps_its_contacts_and_their_search(agent):
+    contact = make(email="c9@example.com", company="Gone Ltd")
+    company_delete(company=contact.company)
+    contact.refresh_from_db()
+    assert contact.company is None
+    assert "gone ltd" not in contact.search_text
