@@ -25,8 +25,8 @@ app.conf.beat_schedule = {
         "task": "crm.tasks.idempotency_records_purge_daily",
         "schedule": crontab(hour=0, minute=40),
     },
-    "crm-outreach-plan-birthdays": {
-        "task": "crm.tasks.outreach_plan_birthdays",
+    "crm-outreach-plan": {
+        "task": "crm.tasks.outreach_plan",
         "schedule": crontab(minute="*"),
     },
     "crm-outreach-dispatch-due": {

@@ -196,6 +196,10 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 OUTREACH_QUIET_START = env.str("OUTREACH_QUIET_START", default="21:00")
 OUTREACH_QUIET_END = env.str("OUTREACH_QUIET_END", default="08:00")
 OUTREACH_MAX_PER_WEEK = env.int("OUTREACH_MAX_PER_WEEK", default=3)
+# A transiently refused message is tried this many times (with backoff) before it fails.
+OUTREACH_MAX_ATTEMPTS = env.int("OUTREACH_MAX_ATTEMPTS", default=5)
+# Seconds after which a claimed message whose send task never ran is queued again.
+OUTREACH_REQUEUE_AFTER = env.int("OUTREACH_REQUEUE_AFTER", default=600)
 PHONENUMBER_DEFAULT_FORMAT = "E164"
 
 # --- Static files ---------------------------------------------------------------------------

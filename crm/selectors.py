@@ -11,7 +11,18 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from crm.models import Company, Consent, Contact, Purchase, Segment, Tag, Task, User
+from crm.models import (
+    Campaign,
+    Company,
+    Consent,
+    Contact,
+    OutboundMessage,
+    Purchase,
+    Segment,
+    Tag,
+    Task,
+    User,
+)
 from crm.roles import STAFF_ROLES, role_of
 
 # Orderings the contact list offers; each ends with a unique column so pages never overlap.
@@ -319,3 +330,57 @@ def duplicate_candidates(*, user: User, limit: int = 100) -> list[dict[str, Any]
         for (a, b), reason in chosen
         if a in contacts and b in contacts
     ]
+
+
+def campaign_recipients(*, campaign: Campaign) -> QuerySet[Contact]:
+    """The contacts a campaign goes to: its segment's members (live) and the chosen ones."""
+    match = Q(pk__in=campaign.contacts.values("pk")) if campaign.pk else Q(pk__in=[])
+    if campaign.segment_id is not None:
+        members = contact_filter(
+            Contact.objects.all(),
+            {"segment": [str(campaign.segment_id)]},
+            user=campaign.created_by,
+        )
+        match |= Q(pk__in=members.values("pk"))
+    return Contact.objects.filter(match)
+
+
+def campaign_recipient_summary(*, campaign: Campaign) -> dict[str, int]:
+    """How many recipients it will reach, and why the others will be skipped."""
+    consent = Consent.objects.filter(contact=OuterRef("pk"), purpose=campaign.purpose)
+    counts = campaign_recipients(campaign=campaign).aggregate(
+        total=Count("pk"),
+        with_consent=Count("pk", filter=Q(Exists(consent.filter(granted=True)))),
+        reachable=Count(
+            "pk", filter=Q(Exists(consent.filter(granted=True))) & ~Q(email="")
+        ),
+    )
+    total, with_consent, reachable = (
+        counts["total"],
+        counts["with_consent"],
+        counts["reachable"],
+    )
+    return {
+        "total": total,
+        "reachable": reachable,
+        "no_consent": total - with_consent,
+        "no_email": with_consent - reachable,
+    }
+
+
+def campaign_message_counts(*, campaign: Campaign) -> dict[str, int]:
+    """The campaign's outbox rows by status (empty before its day)."""
+    rows = (
+        OutboundMessage.objects.filter(occasion="campaign", occurrence=str(campaign.pk))
+        .order_by()
+        .values("status")
+        .annotate(count=Count("pk"))
+    )
+    return {row["status"]: row["count"] for row in rows}
+
+
+def contact_consents(*, contact: Contact) -> dict[str, bool]:
+    """The contact's current yes/no per consent purpose (a purpose never answered is absent)."""
+    return dict(
+        Consent.objects.filter(contact=contact).values_list("purpose", "granted")
+    )

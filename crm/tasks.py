@@ -37,34 +37,55 @@ def idempotency_records_purge_daily() -> int:
 
 
 @shared_task
+def outreach_plan() -> dict[str, int]:
+    """Every minute: plan every dated occasion whose local send time has come (once each)."""
+    from crm.services import outreach_plan as plan
+
+    return plan(now=timezone.now())
+
+
+@shared_task
 def outreach_plan_birthdays() -> int:
-    """Every minute: put birthdays whose local 09:00 has passed today in the outbox (once each)."""
+    """Plan birthdays whose local send time has passed today (once each)."""
     from crm.services import birthdays_plan
 
     return birthdays_plan(now=timezone.now())
 
 
-@shared_task
-def outreach_dispatch_due(limit: int = 200) -> int:
-    """Every minute: mark stale sends unknown, claim due messages, queue one send per message."""
-    from datetime import timedelta
+# Messages sent over one SMTP connection by one task.
+SEND_BATCH = 50
 
-    from crm.services import outbox_claim_due, outbox_mark_stale_unknown
+
+@shared_task
+def outreach_dispatch_due(limit: int = 500) -> int:
+    """Every minute: mark stale sends unknown, skip the missed, claim due messages (and queue
+    again the ones whose task was lost), one send task per batch."""
+    from crm.services import (
+        outbox_claim_due,
+        outbox_lost_queued,
+        outbox_mark_stale_unknown,
+        outbox_skip_missed,
+    )
 
     now = timezone.now()
-    outbox_mark_stale_unknown(now=now, older_than=timedelta(minutes=15))
-    ids = outbox_claim_due(now=now, limit=limit)
-    for message_id in ids:
-        outreach_send.delay(message_id)
+    outbox_mark_stale_unknown(now=now)
+    outbox_skip_missed(now=now)
+    ids = outbox_lost_queued(now=now, limit=limit) + outbox_claim_due(
+        now=now, limit=limit
+    )
+    for start in range(0, len(ids), SEND_BATCH):
+        outreach_send.delay(ids[start : start + SEND_BATCH])
     return len(ids)
 
 
 @shared_task
-def outreach_send(message_id: int) -> bool:
-    """Send one claimed message; a duplicate delivery is a no-op (the service claims it)."""
-    from crm.services import outbox_send
+def outreach_send(message_ids: int | list[int]) -> int:
+    """Send claimed messages over one connection; a duplicate delivery is a no-op (each row
+    is claimed by a conditional UPDATE). Returns how many were sent."""
+    from crm.services import outbox_send_batch
 
-    return outbox_send(message_id=message_id)
+    ids = [message_ids] if isinstance(message_ids, int) else list(message_ids)
+    return outbox_send_batch(message_ids=ids)
 
 
 @shared_task

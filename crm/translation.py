@@ -2,9 +2,14 @@
 
 from modeltranslation.translator import TranslationOptions, register
 
-from crm.models import MessageTemplate
+from crm.models import Campaign, MessageTemplate
 
 
 @register(MessageTemplate)
 class MessageTemplateTranslationOptions(TranslationOptions):
+    fields = ("subject", "body_text")
+
+
+@register(Campaign)
+class CampaignTranslationOptions(TranslationOptions):
     fields = ("subject", "body_text")

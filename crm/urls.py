@@ -2,7 +2,7 @@ from django.urls import path
 
 from crm import views
 from crm.views import companies, contacts, tasks
-from crm.views.unsubscribe import outreach_unsubscribe
+from crm.views.unsubscribe import outreach_preferences, outreach_unsubscribe
 
 app_name = "crm"
 
@@ -77,5 +77,10 @@ urlpatterns = [
         "outreach/unsubscribe/<str:token>/",
         outreach_unsubscribe,
         name="outreach_unsubscribe",
+    ),
+    path(
+        "outreach/preferences/<str:token>/",
+        outreach_preferences,
+        name="outreach_preferences",
     ),
 ]

@@ -9,7 +9,17 @@ from crm.outreach.defaults import DEFAULTS
 
 def create_defaults(apps: Any, schema_editor: Any) -> None:
     MessageTemplate = apps.get_model("crm", "MessageTemplate")
-    for occasion, texts in DEFAULTS.items():
+    # The occasions and fields of this point in history; later migrations add the rest.
+    occasions = (
+        "birthday",
+        "survey_invited",
+        "survey_reminder",
+        "tier_upgraded",
+        "points_expiring",
+    )
+    fields = {field.name for field in MessageTemplate._meta.get_fields()}
+    for occasion in occasions:
+        texts = {k: v for k, v in DEFAULTS[occasion].items() if k in fields}
         MessageTemplate.objects.get_or_create(
             occasion=occasion,
             defaults={

@@ -6,13 +6,14 @@ from crm.models.commerce import ExchangeRate, Purchase, Refund
 from crm.models.contacts import Company, Consent, Contact, Tag
 from crm.models.idempotency import IdempotencyRecord
 from crm.models.imports import ImportJob, ImportRejection
-from crm.models.outreach import OutboundMessage
+from crm.models.outreach import Campaign, OutboundMessage
 from crm.models.outreach_templates import MessageTemplate
 from crm.models.segments import Segment
 from crm.models.users import FAMILY_NAME_FIRST, User, UserManager, person_name
 
 __all__ = [
     "FAMILY_NAME_FIRST",
+    "Campaign",
     "Company",
     "Consent",
     "Contact",

@@ -9,7 +9,8 @@ from django.utils.translation import gettext_lazy as _
 from crm.models.base import TimeStampedModel
 
 
-class Segment(TimeStampedModel):
+# Campaign (a modeltranslation model) points here; the stubs cannot resolve its manager.
+class Segment(TimeStampedModel):  # type: ignore[django-manager-missing]
     """A named contact filter; its members are computed live, never stored."""
 
     name = models.CharField(_("name"), max_length=120)

@@ -8,14 +8,14 @@ from django.conf import settings
 from django.template import Context
 from django.utils import translation
 
-from crm.models import Contact, MessageTemplate
+from crm.models import Campaign, Contact, MessageTemplate
 from crm.models.outreach_templates import ENGINE, PLACEHOLDERS
 from crm.outreach.greetings import salutation
 
 FALLBACK_LANGUAGE = "en"
 
 
-def message_language(*, template: MessageTemplate, language: str) -> str:
+def message_language(*, template: MessageTemplate | Campaign, language: str) -> str:
     """``language`` when the template has both its subject and text, else English."""
     known = {code for code, _name in settings.LANGUAGES}
     if language in known and all(
@@ -27,7 +27,7 @@ def message_language(*, template: MessageTemplate, language: str) -> str:
 
 
 def render_message(
-    *, template: MessageTemplate, contact: Contact, context: dict[str, Any]
+    *, template: MessageTemplate | Campaign, contact: Contact, context: dict[str, Any]
 ) -> tuple[str, str, str]:
     """(subject, text, language) of ``template`` for ``contact``.
 

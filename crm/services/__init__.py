@@ -9,6 +9,16 @@ from crm.services.activity import (
     task_create,
     task_update,
 )
+from crm.services.campaigns import (
+    campaign_cancel,
+    campaign_create,
+    campaign_delete,
+    campaign_preview,
+    campaign_schedule,
+    campaign_test_send,
+    campaign_update,
+    campaigns_plan,
+)
 from crm.services.contacts import (
     company_create,
     company_delete,
@@ -39,16 +49,26 @@ from crm.services.imports import (
     import_report_csv,
 )
 from crm.services.merge import contact_merge
+from crm.services.outbox import (
+    outbox_claim_due,
+    outbox_lost_queued,
+    outbox_mark_stale_unknown,
+    outbox_send,
+    outbox_send_batch,
+    outbox_skip_missed,
+)
 from crm.services.outbox_admin import outbox_retry
 from crm.services.outreach import (
+    anniversaries_plan,
     birthdays_plan,
     contact_event_received,
     message_template_get,
-    outbox_claim_due,
-    outbox_mark_stale_unknown,
-    outbox_send,
+    onboarding_plan,
     outreach_event_plan,
+    outreach_plan,
+    outreach_preferences_set,
     outreach_unsubscribe,
+    win_back_plan,
 )
 from crm.services.purchases import (
     contacts_mark_churned,
@@ -69,8 +89,17 @@ from crm.services.users import (
 )
 
 __all__ = [
+    "anniversaries_plan",
     "api_token_get_or_create",
     "birthdays_plan",
+    "campaign_cancel",
+    "campaign_create",
+    "campaign_delete",
+    "campaign_preview",
+    "campaign_schedule",
+    "campaign_test_send",
+    "campaign_update",
+    "campaigns_plan",
     "company_create",
     "company_delete",
     "company_get_or_create_by_name",
@@ -103,11 +132,17 @@ __all__ = [
     "import_report_csv",
     "interaction_log",
     "message_template_get",
+    "onboarding_plan",
     "outbox_claim_due",
+    "outbox_lost_queued",
     "outbox_mark_stale_unknown",
     "outbox_retry",
     "outbox_send",
+    "outbox_send_batch",
+    "outbox_skip_missed",
     "outreach_event_plan",
+    "outreach_plan",
+    "outreach_preferences_set",
     "outreach_unsubscribe",
     "parse_birthday",
     "parse_currency",
@@ -125,4 +160,5 @@ __all__ = [
     "user_create",
     "user_set_language",
     "user_set_role",
+    "win_back_plan",
 ]

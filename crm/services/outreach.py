@@ -10,19 +10,49 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import (
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import (
+    Cast,
+    Coalesce,
+    ExtractDay,
+    ExtractMonth,
+    ExtractYear,
+    NullIf,
+    TruncDate,
+)
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from crm.models import Consent, Contact, MessageTemplate, OutboundMessage
-from crm.outreach.defaults import DEFAULTS
+from crm.models import (
+    Campaign,
+    Consent,
+    Contact,
+    MessageTemplate,
+    OutboundMessage,
+    Purchase,
+)
+from crm.outreach.defaults import DEFAULTS, ONBOARDING_DEFAULTS
 from crm.outreach.localtime import (
     after_quiet_hours,
     birthday_in_year,
@@ -32,69 +62,130 @@ from crm.outreach.localtime import (
 from crm.outreach.render import render_message
 
 BIRTHDAY = "birthday"
+ANNIVERSARY = "anniversary"
+ONBOARDING = "onboarding"
+WIN_BACK = "win_back"
+CAMPAIGN = "campaign"
+TICKET_CSAT = "ticket_csat"
+MARKETING = Consent.Purpose.MARKETING_EMAIL.value
+# The email categories a contact chooses on the preference page.
+EMAIL_PURPOSES = (Consent.Purpose.MARKETING_EMAIL.value, Consent.Purpose.SURVEYS.value)
+# Withdrawals a contact made themselves: their skips read "unsubscribed", not "no consent".
+SELF_SERVICE_SOURCES = (Consent.Source.UNSUBSCRIBE, Consent.Source.PORTAL)
 # contact_events answered with a message; each is also the occasion of its template.
 EVENT_OCCASIONS = frozenset(
     {"survey_invited", "survey_reminder", "tier_upgraded", "points_expiring"}
 )
+# A survey invitation made by this trigger is the post-ticket CSAT occasion.
+TICKET_SURVEY_TRIGGER = "after_ticket_resolved"
 # The frequency cap counts marketing messages within this long either side of a new one.
 CAP_WINDOW = dt.timedelta(days=7)
 logger = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "crm.outreach.unsubscribe"
+# pg_try_advisory_xact_lock key of the planner run ("rapport outreach").
+PLANNER_LOCK = 0x52_4F_55_54
 Status = OutboundMessage.Status
 SkipReason = OutboundMessage.SkipReason
 
 
-def unsubscribe_token(*, contact_id: int) -> str:
-    """A signed, non-expiring token naming the contact whose marketing email it stops."""
-    return signing.dumps(
-        {"c": contact_id, "p": Consent.Purpose.MARKETING_EMAIL}, salt=UNSUBSCRIBE_SALT
-    )
+def unsubscribe_token(*, contact_id: int, purpose: str = MARKETING) -> str:
+    """A signed, non-expiring token naming the contact and the consent its link withdraws."""
+    return signing.dumps({"c": contact_id, "p": purpose}, salt=UNSUBSCRIBE_SALT)
 
 
-def unsubscribe_contact_id(*, token: str) -> int | None:
-    """The contact a token was made for, or None when it is forged or damaged."""
+def unsubscribe_target(*, token: str) -> tuple[int, str] | None:
+    """(contact id, consent purpose) a token was made for, or None when forged or damaged."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("c"), int):
         return None
-    return int(data["c"])
+    purpose = data.get("p") or MARKETING
+    if purpose not in Consent.Purpose.values:
+        return None
+    return int(data["c"]), str(purpose)
 
 
-def unsubscribe_url(*, contact_id: int) -> str:
-    """The absolute one-click link when PUBLIC_BASE_URL is set (emails need it), else the path."""
-    path = reverse(
-        "crm:outreach_unsubscribe",
-        args=[unsubscribe_token(contact_id=contact_id)],
-    )
+def unsubscribe_contact_id(*, token: str) -> int | None:
+    """The contact a token was made for, or None when it is forged or damaged."""
+    target = unsubscribe_target(token=token)
+    return target[0] if target else None
+
+
+def _public_url(path: str) -> str:
     return getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/") + path
 
 
+def unsubscribe_url(*, contact_id: int, purpose: str = MARKETING) -> str:
+    """The absolute one-click link when PUBLIC_BASE_URL is set (emails need it), else the path."""
+    token = unsubscribe_token(contact_id=contact_id, purpose=purpose)
+    return _public_url(reverse("crm:outreach_unsubscribe", args=[token]))
+
+
+def preferences_url(*, contact_id: int) -> str:
+    """The signed link to the contact's email preference page (no sign-in needed)."""
+    token = unsubscribe_token(contact_id=contact_id)
+    return _public_url(reverse("crm:outreach_preferences", args=[token]))
+
+
 def outreach_unsubscribe(*, token: str, ip_address: str | None = None) -> bool:
-    """Withdraw the token's contact's marketing-email consent (source "unsubscribe"); False if invalid."""
+    """Withdraw the consent the token names (source "unsubscribe"); False if it is invalid."""
     from crm.services.contacts import consents_set
 
-    contact_id = unsubscribe_contact_id(token=token)
-    contact = Contact.objects.filter(pk=contact_id).first() if contact_id else None
-    if contact is None:
+    target = unsubscribe_target(token=token)
+    contact = Contact.objects.filter(pk=target[0]).first() if target else None
+    if contact is None or target is None:
         return False
     consents_set(
         contact=contact,
-        consents={Consent.Purpose.MARKETING_EMAIL: False},
+        consents={target[1]: False},
         source=Consent.Source.UNSUBSCRIBE,
         ip_address=ip_address,
     )
     return True
 
 
-def message_template_get(*, occasion: str) -> MessageTemplate | None:
-    """The occasion's template, recreated from the defaults when missing; None if unknown."""
-    texts = DEFAULTS.get(occasion)
-    if texts is None:
+def outreach_preferences_set(
+    *, token: str, consents: dict[str, bool], ip_address: str | None = None
+) -> Contact | None:
+    """Record the choices made on the email preference page; None when the token is invalid."""
+    from crm.services.contacts import consents_set
+
+    target = unsubscribe_target(token=token)
+    contact = Contact.objects.filter(pk=target[0]).first() if target else None
+    if contact is None:
         return None
+    unknown = set(consents) - set(EMAIL_PURPOSES)
+    if unknown:
+        raise ValidationError(
+            {
+                "consents": _("Unknown categories: %(names)s")
+                % {"names": ", ".join(sorted(unknown))}
+            }
+        )
+    consents_set(
+        contact=contact,
+        consents=consents,
+        source=Consent.Source.UNSUBSCRIBE,
+        ip_address=ip_address,
+    )
+    return contact
+
+
+def message_template_get(*, occasion: str, step: int = 0) -> MessageTemplate | None:
+    """The occasion's template, recreated from the defaults when missing; None if unknown."""
+    texts = (
+        ONBOARDING_DEFAULTS.get(step)
+        if occasion == ONBOARDING
+        else DEFAULTS.get(occasion)
+    )
+    if texts is None:
+        existing = MessageTemplate.objects.filter(occasion=occasion, step=step).first()
+        return existing
     template, _created = MessageTemplate.objects.get_or_create(
         occasion=occasion,
+        step=step,
         defaults={
             **texts,
             "subject": texts["subject_en"],
@@ -104,9 +195,9 @@ def message_template_get(*, occasion: str) -> MessageTemplate | None:
     return template
 
 
-def _template(occasion: str) -> MessageTemplate | None:
+def _template(occasion: str, step: int = 0) -> MessageTemplate | None:
     """The occasion's template when it is active."""
-    template = message_template_get(occasion=occasion)
+    template = message_template_get(occasion=occasion, step=step)
     return template if template is not None and template.active else None
 
 
@@ -119,7 +210,7 @@ def _skip_reason(contact: Contact, *, purpose: str) -> str:
     if not contact.email:
         return SkipReason.NO_EMAIL
     if (
-        purpose == Consent.Purpose.MARKETING_EMAIL
+        purpose == MARKETING
         and getattr(contact, "recent_marketing", 0) >= settings.OUTREACH_MAX_PER_WEEK
     ):
         return SkipReason.CAPPED
@@ -142,13 +233,15 @@ def _send_moment(moment: dt.datetime, tz: dt.tzinfo) -> dt.datetime:
 def _message(
     contact: Contact,
     *,
-    template: MessageTemplate,
+    template: MessageTemplate | Campaign,
+    occasion: str,
     occurrence: str,
     scheduled_for: dt.datetime,
     context: dict[str, Any],
+    skip_reason: str = "",
 ) -> OutboundMessage:
     """The outbox row of ``template`` for ``contact``: rendered, or skipped with the reason."""
-    reason = _skip_reason(contact, purpose=template.purpose)
+    reason = _skip_reason(contact, purpose=template.purpose) or skip_reason
     language = contact.language or settings.LANGUAGE_CODE
     subject = body = ""
     if not reason:
@@ -156,15 +249,19 @@ def _message(
             template=template,
             contact=contact,
             context={
-                "unsubscribe_link": unsubscribe_url(contact_id=contact.pk),
+                "unsubscribe_link": unsubscribe_url(
+                    contact_id=contact.pk, purpose=template.purpose
+                ),
+                "preferences_link": preferences_url(contact_id=contact.pk),
                 **context,
             },
         )
     return OutboundMessage(
         contact=contact,
-        occasion=template.occasion,
+        occasion=occasion,
         occurrence=occurrence,
         channel=OutboundMessage.Channel.EMAIL,
+        purpose=template.purpose,
         language=language,
         subject=subject[:255],
         body_text=body,
@@ -183,18 +280,15 @@ def _with_consent(
     contacts = contacts.select_related("company").annotate(
         has_consent=Exists(consent.filter(granted=True)),
         unsubscribed=Exists(
-            consent.filter(granted=False, source=Consent.Source.UNSUBSCRIBE)
+            consent.filter(granted=False, source__in=SELF_SERVICE_SOURCES)
         ),
     )
-    if purpose != Consent.Purpose.MARKETING_EMAIL:
+    if purpose != MARKETING:
         return contacts
-    marketing = MessageTemplate.objects.filter(
-        purpose=Consent.Purpose.MARKETING_EMAIL
-    ).values("occasion")
     recent = (
         OutboundMessage.objects.filter(
             contact=OuterRef("pk"),
-            occasion__in=marketing,
+            purpose=MARKETING,
             scheduled_for__gt=scheduled_for - CAP_WINDOW,
             scheduled_for__lt=scheduled_for + CAP_WINDOW,
         )
@@ -207,73 +301,294 @@ def _with_consent(
     return contacts.annotate(recent_marketing=Coalesce(Subquery(recent), 0))
 
 
-def birthdays_plan(*, now: dt.datetime) -> int:
-    """Put today's birthday greetings in the outbox, once per contact and year; rows inserted.
+def _zones(contacts: QuerySet[Contact]) -> list[tuple[zoneinfo.ZoneInfo, Q]]:
+    """The time zones of ``contacts``, each with the filter matching the contacts in it.
 
-    "Today" and 09:00 are the contact's own (their time zone, else settings.TIME_ZONE); a
-    contact is planned from their local send time until their local midnight, never a day late.
-    Contacts without consent or email get a ``skipped`` row with the reason, also once.
+    A contact without a zone lives in settings.TIME_ZONE, grouped with those who chose it.
     """
-    zones = (
-        Contact.objects.filter(birth_month__isnull=False)
-        .order_by()
-        .values_list("timezone", flat=True)
-        .distinct()
-    )
+    stored_zones = contacts.order_by().values_list("timezone", flat=True).distinct()
     default_zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
-    by_zone: dict[str, list[zoneinfo.ZoneInfo | None]] = {}
-    for stored in zones:
+    by_zone: dict[str, tuple[zoneinfo.ZoneInfo, Q]] = {}
+    for stored in stored_zones:
         tz = zoneinfo.ZoneInfo(str(stored)) if stored else default_zone
-        by_zone.setdefault(str(tz), []).append(stored or None)
+        # An empty zone may be stored as NULL or as "" (read back as None either way).
+        match = (
+            Q(timezone=stored) if stored else Q(timezone__isnull=True) | Q(timezone="")
+        )
+        known = by_zone.get(str(tz))
+        by_zone[str(tz)] = (tz, known[1] | match if known else match)
+    return list(by_zone.values())
 
-    template = _template(BIRTHDAY)
-    if template is None:
-        return 0  # no birthday template, or switched off in the admin
+
+def _local_day(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC instants [start, end) of ``day`` in ``tz`` (DST-aware)."""
+    start = local_send_moment(day=day, tz=tz, send_time=dt.time(0, 0))
+    end = local_send_moment(
+        day=day + dt.timedelta(days=1), tz=tz, send_time=dt.time(0, 0)
+    )
+    return start, end
+
+
+def _plan_daily(
+    *,
+    now: dt.datetime,
+    template: MessageTemplate | Campaign,
+    occasion: str,
+    contacts: QuerySet[Contact],
+    due: Callable[[dt.date, dt.tzinfo], Q | None],
+    occurrence: str | Callable[[dt.date], str],
+    send_time: dt.time,
+    exit_after_purchases: int | None = None,
+) -> int:
+    """Plan a dated occasion zone by zone, set-based; the number of outbox rows inserted.
+
+    In each time zone whose local ``send_time`` has passed today, the contacts matching
+    ``due(today, zone)`` are planned once (the unique key), from the send time until local
+    midnight — never a day late. Contacts without consent, email or room under the cap (or
+    with ``exit_after_purchases`` purchases, annotated as ``purchase_count``) get a
+    ``skipped`` row with the reason instead.
+    """
     inserted = 0
-    for stored_zones in by_zone.values():
-        tz = (
-            zoneinfo.ZoneInfo(str(stored_zones[0])) if stored_zones[0] else default_zone
-        )
+    for tz, in_zone in _zones(contacts):
         today = now.astimezone(tz).date()
-        moment = local_send_moment(day=today, tz=tz)
+        moment = local_send_moment(day=today, tz=tz, send_time=send_time)
         if now < moment:
-            continue  # not yet 09:00 there; a later run plans it
-        birthdays = Q(birth_month=today.month, birth_day=today.day)
-        if birthday_in_year(2, 29, today.year) == today:  # 28 Feb in a common year
-            birthdays |= Q(birth_month=2, birth_day=29)
-        in_zone = Q()
-        for stored in stored_zones:
-            # An empty zone may be stored as NULL or as "" (read back as None either way).
-            in_zone |= (
-                Q(timezone=stored)
-                if stored
-                else Q(timezone__isnull=True) | Q(timezone="")
-            )
+            continue  # not yet the send time there; a later run plans it
+        condition = due(today, tz)
+        if condition is None:
+            continue
+        key = occurrence if isinstance(occurrence, str) else occurrence(today)
         planned = OutboundMessage.objects.filter(
-            contact=OuterRef("pk"), occasion=BIRTHDAY, occurrence=str(today.year)
+            contact=OuterRef("pk"), occasion=occasion, occurrence=key
         )
-        # Skip the already planned before rendering; the unique key still decides races.
         scheduled_for = _send_moment(moment, tz)
-        contacts = _with_consent(
-            Contact.objects.filter(birthdays, in_zone),
+        # Skip the already planned before rendering; the unique key still decides races.
+        due_contacts = _with_consent(
+            contacts.filter(in_zone).filter(condition),
             purpose=template.purpose,
             scheduled_for=scheduled_for,
         ).filter(~Exists(planned))
-        rows = [
-            _message(
-                contact,
-                template=template,
-                occurrence=str(today.year),
-                scheduled_for=scheduled_for,
-                context={},
+        if exit_after_purchases:
+            # Purchases not refunded in full; counted for the day's contacts only.
+            kept = Purchase.objects.filter(
+                contact=OuterRef("pk"), refunded_amount__lt=F("amount")
             )
-            for contact in contacts.iterator(chunk_size=500)
-        ]
-        created = OutboundMessage.objects.bulk_create(
-            rows, ignore_conflicts=True, batch_size=500
-        )
-        inserted += len(created)
+            due_contacts = due_contacts.annotate(
+                purchase_count=Coalesce(
+                    Subquery(
+                        kept.order_by()
+                        .values("contact")
+                        .annotate(n=Count("pk"))
+                        .values("n")
+                    ),
+                    0,
+                )
+            )
+        batch: list[OutboundMessage] = []
+        for contact in due_contacts.iterator(chunk_size=500):
+            batch.append(
+                _message(
+                    contact,
+                    template=template,
+                    occasion=occasion,
+                    occurrence=key,
+                    scheduled_for=scheduled_for,
+                    context={},
+                    skip_reason=(
+                        SkipReason.EXIT_CONDITION
+                        if exit_after_purchases
+                        and getattr(contact, "purchase_count", 0)
+                        >= exit_after_purchases
+                        else ""
+                    ),
+                )
+            )
+            if len(batch) >= 500:
+                inserted += _insert(batch)
+                batch = []
+        inserted += _insert(batch)
     return inserted
+
+
+def _insert(rows: list[OutboundMessage]) -> int:
+    """Insert outbox rows, dropping those whose key exists (ON CONFLICT DO NOTHING)."""
+    if not rows:
+        return 0
+    before = OutboundMessage.objects.count() if connection.vendor != "postgresql" else 0
+    created = OutboundMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    if connection.vendor != "postgresql":
+        return OutboundMessage.objects.count() - before
+    return len(created)
+
+
+def birthdays_plan(*, now: dt.datetime) -> int:
+    """Put today's birthday greetings in the outbox, once per contact and year; rows inserted.
+
+    "Today" and the send time (09:00 by default) are the contact's own (their time zone,
+    else settings.TIME_ZONE); 29 February is celebrated on 28 February in common years.
+    """
+    template = _template(BIRTHDAY)
+    if template is None:
+        return 0  # no birthday template, or switched off in the admin
+
+    def due(today: dt.date, tz: dt.tzinfo) -> Q:
+        birthdays = Q(birth_month=today.month, birth_day=today.day)
+        if birthday_in_year(2, 29, today.year) == today:  # 28 Feb in a common year
+            birthdays |= Q(birth_month=2, birth_day=29)
+        return birthdays
+
+    return _plan_daily(
+        now=now,
+        template=template,
+        occasion=BIRTHDAY,
+        contacts=Contact.objects.filter(birth_month__isnull=False),
+        due=due,
+        occurrence=lambda today: str(today.year),
+        send_time=template.send_time,
+    )
+
+
+def anniversaries_plan(*, now: dt.datetime) -> int:
+    """Thank current customers on the anniversary of their ``customer_since``, once a year."""
+    template = _template(ANNIVERSARY)
+    if template is None:
+        return 0
+
+    def due(today: dt.date, tz: dt.tzinfo) -> Q:
+        # customer_since is an instant: its day is the contact's local one, so compare the
+        # local calendar date (set-based, in the database's time zone conversion).
+        days = Q(since_month=today.month, since_day=today.day)
+        if birthday_in_year(2, 29, today.year) == today:
+            days |= Q(since_month=2, since_day=29)
+        return days & Q(since_year__lt=today.year)
+
+    contacts = (
+        Contact.objects.filter(customer_since__isnull=False, churned_at__isnull=True)
+        .alias(since_local=_local_date("customer_since"))
+        .alias(
+            since_month=ExtractMonth("since_local"),
+            since_day=ExtractDay("since_local"),
+            since_year=ExtractYear("since_local"),
+        )
+    )
+    return _plan_daily(
+        now=now,
+        template=template,
+        occasion=ANNIVERSARY,
+        contacts=contacts,
+        due=due,
+        occurrence=lambda today: str(today.year),
+        send_time=template.send_time,
+    )
+
+
+def _local_date(field: str) -> Func:
+    """The calendar date of the instant ``field`` in the contact's own time zone (SQL)."""
+    if connection.vendor != "postgresql":
+        return TruncDate(field)  # SQLite (embedded demo): the default zone's date
+    zone_name = Coalesce(
+        NullIf(F("timezone"), Value("")),
+        Value(settings.TIME_ZONE),
+        output_field=CharField(),
+    )
+    local = Func(zone_name, F(field), function="timezone", output_field=DateTimeField())
+    return Cast(local, DateField())
+
+
+def onboarding_plan(*, now: dt.datetime) -> int:
+    """Send each active onboarding step its days after the contact's sign-up (or first
+    purchase); a step whose exit condition holds (already purchased N times) is skipped."""
+    inserted = 0
+    steps = MessageTemplate.objects.filter(
+        occasion=ONBOARDING, active=True, delay_days__isnull=False
+    ).order_by("step")
+    if (
+        not steps.exists()
+        and not MessageTemplate.objects.filter(occasion=ONBOARDING).exists()
+    ):
+        message_template_get(occasion=ONBOARDING, step=1)  # recreate the shipped series
+    for template in steps:
+        delay = dt.timedelta(days=template.delay_days or 0)
+        field = (
+            "customer_since"
+            if template.anchor == MessageTemplate.Anchor.CUSTOMER_SINCE
+            else "created_at"
+        )
+        contacts = Contact.objects.filter(**{f"{field}__isnull": False})
+        if field == "created_at":
+            # Imported contacts were customers elsewhere before: no welcome series.
+            contacts = contacts.exclude(source=Contact.Source.IMPORT)
+
+        def due(
+            today: dt.date,
+            tz: dt.tzinfo,
+            field: str = field,
+            delay: dt.timedelta = delay,
+        ) -> Q:
+            start, end = _local_day(today - delay, tz)
+            return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+        exit_after = template.exit_after_purchases
+        inserted += _plan_daily(
+            now=now,
+            template=template,
+            occasion=ONBOARDING,
+            contacts=contacts,
+            due=due,
+            occurrence=f"step-{template.step}",
+            send_time=template.send_time,
+            exit_after_purchases=exit_after,
+        )
+    return inserted
+
+
+def win_back_plan(*, now: dt.datetime) -> int:
+    """Write to customers whose last purchase was exactly N days ago (their local days);
+    once per lapse, keyed by the day it fell due."""
+    template = _template(WIN_BACK)
+    if template is None or not template.delay_days:
+        return 0
+    delay = dt.timedelta(days=template.delay_days)
+
+    def due(today: dt.date, tz: dt.tzinfo) -> Q:
+        start, end = _local_day(today - delay, tz)
+        return Q(last_purchase_at__gte=start, last_purchase_at__lt=end)
+
+    return _plan_daily(
+        now=now,
+        template=template,
+        occasion=WIN_BACK,
+        contacts=Contact.objects.filter(last_purchase_at__isnull=False),
+        due=due,
+        occurrence=lambda today: today.isoformat(),
+        send_time=template.send_time,
+    )
+
+
+def outreach_plan(*, now: dt.datetime) -> dict[str, int]:
+    """Run every dated planner once; rows inserted per occasion.
+
+    On PostgreSQL the run holds a transaction-level advisory lock, so two beats (or a slow
+    run overlapping the next) never plan side by side: the weekly cap then counts exactly.
+    A run that finds the lock taken does nothing; the next minute catches up.
+    """
+    from crm.services.campaigns import campaigns_plan
+
+    planners: dict[str, Callable[..., int]] = {
+        BIRTHDAY: birthdays_plan,
+        ANNIVERSARY: anniversaries_plan,
+        ONBOARDING: onboarding_plan,
+        WIN_BACK: win_back_plan,
+        CAMPAIGN: campaigns_plan,
+    }
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [PLANNER_LOCK])
+                (locked,) = cursor.fetchone()
+            if not locked:
+                return {}
+        return {name: planner(now=now) for name, planner in planners.items()}
 
 
 def _event_occurrence(
@@ -325,7 +640,10 @@ def outreach_event_plan(
     """
     if event not in EVENT_OCCASIONS:
         return False
-    template = _template(event)
+    occasion = event
+    if event == "survey_invited" and data.get("trigger") == TICKET_SURVEY_TRIGGER:
+        occasion = TICKET_CSAT  # its own text, switchable on its own
+    template = _template(occasion)
     contact = Contact.objects.filter(pk=contact_id).first()
     if template is None or contact is None:
         return False
@@ -337,7 +655,7 @@ def outreach_event_plan(
         logger.warning("outreach: %s event without its id: %r", event, data)
         return False
     planned = OutboundMessage.objects.filter(
-        contact_id=contact_id, occasion=event, occurrence=occurrence
+        contact_id=contact_id, occasion=occasion, occurrence=occurrence
     )
     if planned.exists():
         return False  # the unique key would drop it anyway; skip the rendering
@@ -350,6 +668,7 @@ def outreach_event_plan(
     row = _message(
         annotated,
         template=template,
+        occasion=occasion,
         occurrence=occurrence,
         scheduled_for=scheduled_for,
         context=_event_context(data=data, tz=tz),
@@ -376,67 +695,3 @@ def contact_event_received(
         ),
         robust=True,
     )
-
-
-def outbox_claim_due(*, now: dt.datetime, limit: int) -> list[int]:
-    """Mark up to ``limit`` due planned messages queued and return their ids.
-
-    Rows are locked with SKIP LOCKED, so two concurrent claimers never get the same row.
-    """
-    with transaction.atomic():
-        ids = list(
-            OutboundMessage.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.PLANNED, scheduled_for__lte=now)
-            .order_by("scheduled_for", "id")
-            .values_list("id", flat=True)[:limit]
-        )
-        OutboundMessage.objects.filter(pk__in=ids, status=Status.PLANNED).update(
-            status=Status.QUEUED
-        )
-    return ids
-
-
-def outbox_send(*, message_id: int) -> bool:
-    """Send one queued message; a second call (or a duplicated task) is a no-op. True if sent.
-
-    queued→sending is committed before the mail server is contacted, so a crash after it
-    accepted the message leaves ``sending`` (later ``unknown``), never a second copy.
-    """
-    claimed = OutboundMessage.objects.filter(
-        pk=message_id, status=Status.QUEUED
-    ).update(
-        status=Status.SENDING, sending_at=timezone.now(), attempts=F("attempts") + 1
-    )
-    if not claimed:
-        return False
-    message = OutboundMessage.objects.select_related("contact").get(pk=message_id)
-    contact = message.contact
-    link = unsubscribe_url(contact_id=contact.pk)
-    email = EmailMessage(
-        subject=message.subject,
-        body=message.body_text,
-        to=[contact.email],
-        headers={
-            "List-Unsubscribe": f"<{link}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        },
-    )
-    try:
-        email.send()
-    except Exception as error:
-        # Refused before acceptance: nothing was delivered, so failing it is safe to report.
-        OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
-            status=Status.FAILED, error=str(error)[:2000]
-        )
-        raise
-    OutboundMessage.objects.filter(pk=message_id, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=timezone.now(), error=""
-    )
-    return True
-
-
-def outbox_mark_stale_unknown(*, now: dt.datetime, older_than: dt.timedelta) -> int:
-    """Rows stuck in ``sending`` past ``older_than`` become ``unknown``: maybe sent, never resent."""
-    return OutboundMessage.objects.filter(
-        status=Status.SENDING, sending_at__lte=now - older_than
-    ).update(status=Status.UNKNOWN)

@@ -154,6 +154,13 @@ def _emit(invitation: Invitation, event: str) -> None:
         "url": survey_public_url(invitation),
         "expires_at": invitation.expires_at.isoformat(),
         "reminder": invitation.reminders_sent,
+        # Outreach answers a ticket's CSAT invitation with its own occasion and text.
+        "trigger": (
+            "after_ticket_resolved"
+            if invitation.source == Invitation.Source.TRIGGER
+            and invitation.survey.after_ticket_resolved
+            else invitation.source
+        ),
     }
     for function in hooks.contact_events:
         function(contact_id=invitation.contact_id, event=event, data=data)
