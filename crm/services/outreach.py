@@ -502,11 +502,11 @@ def onboarding_plan(*, now: dt.datetime) -> int:
     steps = MessageTemplate.objects.filter(
         occasion=ONBOARDING, active=True, delay_days__isnull=False
     ).order_by("step")
-    if (
-        not steps.exists()
-        and not MessageTemplate.objects.filter(occasion=ONBOARDING).exists()
-    ):
-        message_template_get(occasion=ONBOARDING, step=1)  # recreate the shipped series
+    if not MessageTemplate.objects.filter(occasion=ONBOARDING).exists():
+        for step in (
+            ONBOARDING_DEFAULTS
+        ):  # recreate the shipped series (switch off, not delete)
+            message_template_get(occasion=ONBOARDING, step=step)
     for template in steps:
         delay = dt.timedelta(days=template.delay_days or 0)
         field = (
