@@ -10,15 +10,23 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from faker import Faker
 
 from crm import hooks
 from crm.currencies import quantize
-from crm.models import Company, Contact, Tag, Task, User
+from crm.models import (
+    Company,
+    Contact,
+    MessageTemplate,
+    Segment,
+    Tag,
+    Task,
+    User,
+)
 from crm.roles import Role
-from crm.services import user_create
+from crm.services import consents_set, user_create
 
 DEMO_PASSWORD = (
     "rapport-demo"  # printed by `make run`; demo data only, never production
@@ -413,6 +421,122 @@ def seed_duplicates(write: Callable[[str], None]) -> None:
     write("  duplicates to merge added: 3 pairs")
 
 
+OUTREACH_HISTORY_DAYS = 45
+
+
+def seed_outreach(users: dict[str, User], write: Callable[[str], None]) -> None:
+    """Consents, the occasions switched on, two campaigns and six weeks of outbox history.
+
+    The history is what the real planners put in the outbox on each past day; the past rows
+    are then marked as the worker would have left them (mostly sent, a few refused or lost).
+    """
+    from crm.models import Campaign, Consent, OutboundMessage
+    from crm.services import campaign_create, campaign_schedule, outreach_plan
+
+    rng = random.Random(2027)
+    now = timezone.now()
+    answered = set(Consent.objects.values_list("contact_id", flat=True))
+    for contact in Contact.objects.exclude(pk__in=answered).order_by("pk"):
+        consents_set(
+            contact=contact,
+            consents={
+                "marketing_email": rng.random() < 0.8,
+                "surveys": rng.random() < 0.9,
+            },
+            source=Consent.Source.IMPORT,
+        )
+    MessageTemplate.objects.filter(occasion__in=["anniversary", "win_back"]).update(
+        active=True
+    )
+    manager = users[Role.MANAGER.value]
+    korea, _created = Segment.objects.get_or_create(
+        name="Korea",
+        defaults={
+            "filters": {"country": ["KR"]},
+            "description": "Every contact in Korea",
+            "created_by": manager,
+        },
+    )
+    texts = {
+        "subject_en": "Thank you for a wonderful spring, {{ first_name }}",
+        "body_text_en": (
+            "{{ salutation }},\n\nThank you for shopping with us this spring. "
+            "Your loyalty means a great deal to us.\n\n--\nUnsubscribe: "
+            "{{ unsubscribe_link }}\n"
+        ),
+        "subject_ko": "{{ salutation }}, 따뜻한 봄 감사했습니다",
+        "body_text_ko": (
+            "{{ salutation }}, 안녕하세요.\n\n올봄에도 저희와 함께해 주셔서 "
+            "진심으로 감사드립니다.\n\n--\n수신 거부: {{ unsubscribe_link }}\n"
+        ),
+    }
+    past_day = (now - dt.timedelta(days=20)).date()
+    if not Campaign.objects.filter(name="Spring thank-you").exists():
+        spring = campaign_create(
+            actor=manager,
+            name="Spring thank-you",
+            segment=korea,
+            send_on=past_day,
+            send_time=dt.time(10, 0),
+            **texts,
+        )
+        campaign_schedule(
+            campaign=spring, actor=manager, now=now - dt.timedelta(days=25)
+        )
+    if not Campaign.objects.filter(name="Chuseok greetings").exists():
+        chuseok = campaign_create(
+            actor=manager,
+            name="Chuseok greetings",
+            segment=korea,
+            send_on=(now + dt.timedelta(days=7)).date(),
+            send_time=dt.time(10, 0),
+            subject_en="Happy Chuseok, {{ first_name }}",
+            body_text_en=(
+                "{{ salutation }},\n\nWe wish you and your family a bountiful "
+                "Chuseok.\n\n--\nUnsubscribe: {{ unsubscribe_link }}\n"
+            ),
+            subject_ko="{{ salutation }}, 풍성한 한가위 보내세요",
+            body_text_ko=(
+                "{{ salutation }}, 안녕하세요.\n\n가족과 함께 풍성하고 행복한 한가위 "
+                "보내시길 바랍니다.\n\n--\n수신 거부: {{ unsubscribe_link }}\n"
+            ),
+        )
+        campaign_schedule(campaign=chuseok, actor=manager, now=now)
+    # Each past day, at 02:00 and 20:00 UTC: every zone's send time has passed at one of them.
+    for days_ago in range(OUTREACH_HISTORY_DAYS, 0, -1):
+        day = (now - dt.timedelta(days=days_ago)).date()
+        for hour in (2, 20):
+            outreach_plan(now=dt.datetime.combine(day, dt.time(hour), dt.UTC))
+    Status = OutboundMessage.Status
+    past = OutboundMessage.objects.filter(
+        status=Status.PLANNED, scheduled_for__lt=now - dt.timedelta(hours=1)
+    )
+    for message in past.order_by("pk"):
+        roll = rng.random()
+        if roll < 0.03:
+            message.status = Status.FAILED
+            message.error = (
+                "550 5.1.1 The email account that you tried to reach does not exist"
+            )
+        elif roll < 0.04:
+            message.status = Status.UNKNOWN
+            message.error = "Connection unexpectedly closed"
+        else:
+            message.status = Status.SENT
+            message.sent_at = message.scheduled_for + dt.timedelta(
+                seconds=rng.randint(5, 90)
+            )
+        message.attempts = 1
+        message.save(update_fields=["status", "error", "sent_at", "attempts"])
+    counts = dict(
+        OutboundMessage.objects.order_by()
+        .values_list("status")
+        .annotate(n=models.Count("pk"))
+        .values_list("status", "n")
+    )
+    write(f"  outbox history: {counts}")
+
+
 @transaction.atomic
 def seed_demo(*, write: Callable[[str], None] = print) -> None:
     """Load the demo users and data of every app (apps add theirs through ``hooks.demo_seeders``)."""
@@ -420,5 +544,6 @@ def seed_demo(*, write: Callable[[str], None] = print) -> None:
     added = seed_contacts(users, write)
     write(f"  contacts added: {added} (total {Contact.objects.count()})")
     seed_activity(users, write)
+    seed_outreach(users, write)
     for seeder in hooks.demo_seeders:
         seeder(write=write)
