@@ -334,6 +334,14 @@ class ImportJobAdmin(admin.ModelAdmin):
 
 @admin.register(MessageTemplate)
 class MessageTemplateAdmin(TranslationAdmin):
-    list_display = ("occasion", "purpose", "active", "updated_at")
-    list_filter = ("purpose", "active")
+    list_display = (
+        "occasion",
+        "step",
+        "purpose",
+        "active",
+        "send_time",
+        "delay_days",
+        "updated_at",
+    )
+    list_filter = ("occasion", "purpose", "active")
     readonly_fields = ("updated_at",)
