@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework import routers
 
+from crm.api.campaigns import CampaignViewSet
 from crm.api.contacts import (
     CompanyViewSet,
     ContactViewSet,
@@ -11,6 +12,7 @@ from crm.api.contacts import (
     TaskViewSet,
 )
 from crm.api.imports import ContactExportViewSet, ImportJobViewSet
+from crm.api.message_templates import MessageTemplateViewSet
 from crm.api.outreach import OutboundMessageViewSet
 from crm.api.purchases import ExchangeRateViewSet, PurchaseViewSet
 from crm.api.users import MeView
@@ -41,6 +43,10 @@ router.register("imports", ImportJobViewSet, basename="import")
 router.register("contacts-export", ContactExportViewSet, basename="contact-export")
 router.register(
     "outreach/messages", OutboundMessageViewSet, basename="outbound-message"
+)
+router.register("outreach/campaigns", CampaignViewSet, basename="campaign")
+router.register(
+    "outreach/templates", MessageTemplateViewSet, basename="message-template"
 )
 router.register("loyalty/accounts", LoyaltyAccountViewSet, basename="loyalty-account")
 router.register("loyalty/rewards", RewardViewSet, basename="loyalty-reward")

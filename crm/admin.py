@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
 from crm.models import (
+    Campaign,
     Company,
     Contact,
     ExchangeRate,
@@ -345,3 +346,25 @@ class MessageTemplateAdmin(TranslationAdmin):
     )
     list_filter = ("occasion", "purpose", "active")
     readonly_fields = ("updated_at",)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(TranslationAdmin):
+    """Campaigns are written, scheduled and cancelled on the outreach pages (through the
+    services); admin may correct a draft's fields, never its status."""
+
+    list_display = ("name", "status", "send_on", "send_time", "segment", "purpose")
+    list_filter = ("status", "purpose")
+    search_fields = ("name",)
+    date_hierarchy = "send_on"
+    raw_id_fields = ("contacts",)
+    list_select_related = ("segment",)
+    readonly_fields = (
+        "status",
+        "created_by",
+        "scheduled_at",
+        "cancelled_at",
+        "cancelled_by",
+        "created_at",
+        "updated_at",
+    )

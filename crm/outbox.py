@@ -17,6 +17,7 @@ def outbox_messages(
     skip_reason: str = "",
     q: str = "",
     contact_id: int | None = None,
+    occurrence: str = "",
 ) -> QuerySet[OutboundMessage]:
     """Every outbox row matching the filters (blank means any), with its contact loaded."""
     qs = OutboundMessage.objects.select_related("contact")
@@ -24,6 +25,8 @@ def outbox_messages(
         qs = qs.filter(status__in=status.split(","))
     if occasion:
         qs = qs.filter(occasion=occasion)
+    if occurrence:  # e.g. one campaign's messages: occasion=campaign&occurrence=<id>
+        qs = qs.filter(occurrence=occurrence)
     if skip_reason:
         qs = qs.filter(skip_reason=skip_reason)
     if contact_id is not None:
@@ -51,3 +54,21 @@ def outbox_occasions() -> list[str]:
         .values_list("occasion", flat=True)
         .distinct()
     )
+
+
+def outbox_counts_by_occurrence(
+    *, occasion: str, occurrences: list[str]
+) -> dict[str, dict[str, int]]:
+    """Per occurrence (e.g. each campaign's id), its rows by status, in one grouped query."""
+    counts: dict[str, dict[str, int]] = {key: {} for key in occurrences}
+    if not occurrences:
+        return counts
+    rows = (
+        OutboundMessage.objects.filter(occasion=occasion, occurrence__in=occurrences)
+        .order_by()
+        .values("occurrence", "status")
+        .annotate(count=Count("id"))
+    )
+    for row in rows:
+        counts[row["occurrence"]][row["status"]] = row["count"]
+    return counts

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from crm import views
-from crm.views import companies, contacts, tasks
+from crm.views import campaigns, companies, contacts, message_templates, tasks
 from crm.views.unsubscribe import outreach_preferences, outreach_unsubscribe
 
 app_name = "crm"
@@ -72,6 +72,70 @@ urlpatterns = [
         "outreach/messages/<int:pk>/retry/",
         views.outbox_message_retry,
         name="outreach_message_retry",
+    ),
+    # Campaigns and message templates (agents read, managers write).
+    path("outreach/campaigns/", campaigns.campaigns, name="campaigns"),
+    path("outreach/campaigns/new/", campaigns.campaign_create, name="campaign_create"),
+    path(
+        "outreach/campaigns/preview/",
+        campaigns.campaign_preview,
+        name="campaign_preview",
+    ),
+    path("outreach/campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign"),
+    path(
+        "outreach/campaigns/<int:pk>/edit/",
+        campaigns.campaign_edit,
+        name="campaign_edit",
+    ),
+    path(
+        "outreach/campaigns/<int:pk>/test-send/",
+        campaigns.campaign_test_send,
+        name="campaign_test_send",
+    ),
+    path(
+        "outreach/campaigns/<int:pk>/schedule/",
+        campaigns.campaign_schedule,
+        name="campaign_schedule",
+    ),
+    path(
+        "outreach/campaigns/<int:pk>/cancel/",
+        campaigns.campaign_cancel,
+        name="campaign_cancel",
+    ),
+    path(
+        "outreach/campaigns/<int:pk>/delete/",
+        campaigns.campaign_delete,
+        name="campaign_delete",
+    ),
+    path(
+        "outreach/templates/",
+        message_templates.message_templates,
+        name="message_templates",
+    ),
+    path(
+        "outreach/templates/onboarding/add/",
+        message_templates.onboarding_step_add,
+        name="onboarding_step_add",
+    ),
+    path(
+        "outreach/templates/<int:pk>/",
+        message_templates.message_template_edit,
+        name="message_template",
+    ),
+    path(
+        "outreach/templates/<int:pk>/preview/",
+        message_templates.message_template_preview,
+        name="message_template_preview",
+    ),
+    path(
+        "outreach/templates/<int:pk>/delete/",
+        message_templates.onboarding_step_delete,
+        name="onboarding_step_delete",
+    ),
+    path(
+        "outreach/preview-contacts/",
+        message_templates.preview_contact_options,
+        name="preview_contacts",
     ),
     path(
         "outreach/unsubscribe/<str:token>/",

@@ -54,6 +54,7 @@ class OutboundMessageViewSet(viewsets.GenericViewSet):
             status=params.get("status", ""),
             occasion=params.get("occasion", ""),
             contact_id=int(contact) if contact else None,
+            occurrence=params.get("occurrence", ""),
         ).select_related(None)
 
     @extend_schema(
@@ -66,6 +67,11 @@ class OutboundMessageViewSet(viewsets.GenericViewSet):
                 + ", ".join(OutboundMessage.Status.values),
             ),
             OpenApiParameter("occasion", str, description="e.g. `birthday`."),
+            OpenApiParameter(
+                "occurrence",
+                str,
+                description="One occurrence, e.g. a campaign's id with `occasion=campaign`.",
+            ),
         ],
         responses=OutboundMessageSerializer(many=True),
     )

@@ -49,6 +49,13 @@ from crm.services.imports import (
     import_report_csv,
 )
 from crm.services.merge import contact_merge
+from crm.services.message_templates import (
+    message_template_list,
+    message_template_preview,
+    message_template_update,
+    onboarding_step_create,
+    onboarding_step_delete,
+)
 from crm.services.outbox import (
     outbox_claim_due,
     outbox_lost_queued,
@@ -132,7 +139,12 @@ __all__ = [
     "import_report_csv",
     "interaction_log",
     "message_template_get",
+    "message_template_list",
+    "message_template_preview",
+    "message_template_update",
     "onboarding_plan",
+    "onboarding_step_create",
+    "onboarding_step_delete",
     "outbox_claim_due",
     "outbox_lost_queued",
     "outbox_mark_stale_unknown",

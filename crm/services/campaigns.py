@@ -15,7 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm.models import Campaign, Contact, OutboundMessage, User
@@ -64,13 +64,30 @@ def _apply(campaign: Campaign, fields: dict[str, Any]) -> list[int] | None:
     for name, value in fields.items():
         setattr(campaign, name, value.strip() if isinstance(value, str) else value)
     default_language = settings.LANGUAGE_CODE
-    # The base fields mirror the default language (as modeltranslation's admin does).
-    campaign.subject = getattr(campaign, f"subject_{default_language}", "") or ""
-    campaign.body_text = getattr(campaign, f"body_text_{default_language}", "") or ""
+    # The base fields mirror the default language (as modeltranslation's admin does);
+    # modeltranslation writes an assignment to the active language's column, so assign
+    # with the default language active, or a Korean session would overwrite the Korean text.
+    with translation.override(default_language):
+        campaign.subject = getattr(campaign, f"subject_{default_language}", "") or ""
+        campaign.body_text = (
+            getattr(campaign, f"body_text_{default_language}", "") or ""
+        )
     ids: list[int] | None = None
     if contact_ids is not None:
         ids = sorted({int(pk) for pk in contact_ids})
     return ids
+
+
+def _save(campaign: Campaign) -> None:
+    with translation.override(settings.LANGUAGE_CODE):  # see _apply
+        campaign.save()
+
+
+# Errors of the base text columns are about the default language's fields, which forms edit.
+BASE_ALIASES = {
+    "subject": f"subject_{settings.LANGUAGE_CODE}",
+    "body_text": f"body_text_{settings.LANGUAGE_CODE}",
+}
 
 
 def _validate(campaign: Campaign, contact_ids: list[int] | None) -> None:
@@ -78,7 +95,8 @@ def _validate(campaign: Campaign, contact_ids: list[int] | None) -> None:
     try:
         campaign.full_clean(exclude=["contacts"])
     except ValidationError as error:
-        errors.update(error.message_dict)
+        for name, messages in error.message_dict.items():
+            errors.setdefault(BASE_ALIASES.get(name, name), []).extend(messages)
     errors.update(
         {k: v for k, v in translated_text_errors(campaign).items() if k not in errors}
     )
@@ -108,7 +126,7 @@ def campaign_create(*, actor: User, **fields: Any) -> Campaign:
     campaign = Campaign(created_by=actor)
     contact_ids = _apply(campaign, dict(fields))
     _validate(campaign, contact_ids)
-    campaign.save()
+    _save(campaign)
     if contact_ids:
         campaign.contacts.set(contact_ids)
     return campaign
@@ -134,7 +152,7 @@ def campaign_update(*, campaign: Campaign, actor: User, **fields: Any) -> Campai
         )
     campaign.status = Status.DRAFT
     campaign.scheduled_at = None
-    campaign.save()
+    _save(campaign)
     if contact_ids is not None:
         campaign.contacts.set(contact_ids)
     return campaign

@@ -58,6 +58,10 @@ class OutboxFilterForm(forms.Form):
         choices=[("", gettext_lazy("Any")), *OutboundMessage.SkipReason.choices],
         widget=forms.Select(attrs={"class": "filter-control"}),
     )
+    # One occurrence of the occasion, e.g. a campaign's id (linked from the campaign page).
+    occurrence = forms.CharField(
+        required=False, max_length=40, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, occasions: list[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,16 +84,23 @@ def outbox(request: AuthenticatedRequest) -> HttpResponse:
     form.is_valid()  # a value that is not one of the choices is dropped: no filter
     values = {name: str(form.cleaned_data.get(name) or "") for name in form.fields}
     occasion, skip_reason, q = values["occasion"], values["skip_reason"], values["q"]
+    occurrence = values["occurrence"] if occasion else ""
     page = keyset_paginate(
         outbox_messages(
-            status=values["status"], occasion=occasion, skip_reason=skip_reason, q=q
+            status=values["status"],
+            occasion=occasion,
+            skip_reason=skip_reason,
+            q=q,
+            occurrence=occurrence,
         ),
         ordering=ORDERING,
         cursor=request.GET.get("cursor"),
     )
     # The counts follow every filter but the status one, so each chip says what it shows.
     counts = outbox_status_counts(
-        outbox_messages(occasion=occasion, skip_reason=skip_reason, q=q)
+        outbox_messages(
+            occasion=occasion, skip_reason=skip_reason, q=q, occurrence=occurrence
+        )
     )
     context = {
         "form": form,
@@ -100,6 +111,7 @@ def outbox(request: AuthenticatedRequest) -> HttpResponse:
         ],
         "total": sum(counts.values()),
         "filtered": any(values.values()),
+        "tab": "outbox",
     }
     template = (
         "crm/outreach/_outbox_results.html"
