@@ -60,3 +60,8 @@ router.register("responses", ResponseViewSet, basename="survey-response")
 router.register("reviews", ReviewViewSet, basename="review")
 
 urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
+
+# analytics: the dashboard's metrics and cohorts (plain views, not viewsets).
+from analytics.api import urlpatterns as analytics_urlpatterns  # noqa: E402
+
+urlpatterns += analytics_urlpatterns

@@ -58,3 +58,14 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=10),
     },
 }
+
+# analytics: a nightly full rebuild of the dashboard rollups, and a refresh every 10 minutes so
+# today's numbers are never more than 15 minutes old (back-dated rows included).
+app.conf.beat_schedule["analytics-metrics-rebuild"] = {
+    "task": "analytics.tasks.metrics_rebuild_nightly",
+    "schedule": crontab(hour=3, minute=40),
+}
+app.conf.beat_schedule["analytics-metrics-refresh"] = {
+    "task": "analytics.tasks.metrics_refresh",
+    "schedule": crontab(minute="*/10"),
+}

@@ -26,7 +26,7 @@ NAVIGATION = (
     NavItem(_("Surveys"), "feedback:surveys", "message", STAFF_ROLES),
     NavItem(_("Tickets"), "feedback:tickets", "lifebuoy", STAFF_ROLES),
     NavItem(_("Outreach"), "crm:outreach", "send", STAFF_ROLES),
-    NavItem(_("Dashboard"), "analytics:dashboard", "chart", MANAGER_ROLES),
+    NavItem(_("Dashboard"), "analytics:dashboard", "chart", STAFF_ROLES),
 )
 
 

@@ -157,7 +157,8 @@ def _form_page(
             initial: dict[str, Any] = {
                 "send_on": timezone.localdate() + dt.timedelta(days=1),
                 "send_time": "10:00",
-                "contact_ids": request.GET.get("contacts", ""),
+                # "1,2,3", or one "contacts" per contact (a dashboard list's checkboxes).
+                "contact_ids": ",".join(request.GET.getlist("contacts")),
             }
             form = CampaignForm(actor=request.user, initial=initial)
         else:  # the form starts from the campaign itself

@@ -1,0 +1,533 @@
+"""Build the daily rollups with set-based SQL: ``INSERT … SELECT … GROUP BY`` per source.
+
+Each source is an ORM query grouped by (contact, day); its SQL is inserted as is, and a
+contact-day row that another source already wrote is completed with ``ON CONFLICT … DO
+UPDATE`` (PostgreSQL and SQLite both have it). A rebuild runs the sources over contact-id
+ranges; a refresh recomputes every contact whose rows were created or changed since the last
+run (all of that contact's days, so back-dated purchases, responses and tickets count).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import (
+    Case,
+    Count,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Max,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
+
+from analytics.models import (
+    ContactDay,
+    CustomerSpan,
+    RollupState,
+    SegmentMember,
+    TicketFact,
+    TierDay,
+)
+from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
+from crm.selectors import contact_filter
+from feedback.models import Response, Survey, Ticket
+from loyalty.models import LoyaltyAccount, PointsEntry
+
+logger = logging.getLogger(__name__)
+
+Scope = Callable[[str], Q]
+Progress = Callable[[int, int, str], None]
+
+CHUNK = 100_000  # contact ids per rebuild step
+TOUCHED_CHUNK = 5_000  # contact ids per refresh statement
+REBUILD_ABOVE = 50_000  # touched contacts beyond which a refresh rebuilds everything
+# A row committed a little after the previous refresh read the tables may carry an earlier
+# timestamp: look back this far again (recomputing a contact twice changes nothing).
+OVERLAP = dt.timedelta(minutes=5)
+
+ENTRY = PointsEntry.Kind
+CREDIT_KINDS = [ENTRY.EARN, ENTRY.BONUS, ENTRY.REFERRAL, ENTRY.ADJUST]
+
+
+def company_tz() -> zoneinfo.ZoneInfo:
+    return zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def local_day(field: str | Any) -> TruncDate:
+    """The calendar day of a moment in the company's time zone (``TIME_ZONE``)."""
+    return TruncDate(field, tzinfo=company_tz())
+
+
+def effective_churn() -> Coalesce:
+    """``churned_at``, else last purchase + churn window: the moment a customer stops being one."""
+    window = dt.timedelta(days=settings.CHURN_WINDOW_DAYS)
+    return Coalesce(
+        "churned_at",
+        ExpressionWrapper(F("last_purchase_at") + window, output_field=DateTimeField()),
+    )
+
+
+def customers_with_span() -> QuerySet[Contact]:
+    """Contacts in a customer period, annotated with ``churn_at`` (effective churn, or NULL)."""
+    return (
+        Contact.objects.filter(customer_since__isnull=False)
+        .annotate(churn_at=effective_churn())
+        .filter(Q(churn_at__isnull=True) | Q(churn_at__gt=F("customer_since")))
+    )
+
+
+def ticket_breached(now: dt.datetime) -> Q:
+    """A deadline passed before it was met, or is still unmet at ``now`` (``Ticket.breached``)."""
+    first = (
+        Q(
+            first_response_at__isnull=False,
+            first_response_at__gt=F("first_response_due_at"),
+        )
+        | Q(
+            first_response_at__isnull=True,
+            resolved_at__isnull=False,
+            resolved_at__gt=F("first_response_due_at"),
+        )
+        | Q(
+            first_response_at__isnull=True,
+            resolved_at__isnull=True,
+            first_response_due_at__lt=now,
+        )
+    )
+    resolution = (
+        Q(resolved_at__isnull=False, resolved_at__gt=F("resolution_due_at"))
+        | Q(
+            resolved_at__isnull=True,
+            paused_at__isnull=False,
+            paused_at__gt=F("resolution_due_at"),
+        )
+        | Q(resolved_at__isnull=True, paused_at__isnull=True, resolution_due_at__lt=now)
+    )
+    return first | resolution
+
+
+# --- Sources: one grouped query each -------------------------------------------------------
+
+
+def _zero(expression: Any) -> Coalesce:
+    return Coalesce(expression, 0)
+
+
+def purchase_source(scope: Scope) -> QuerySet[Any]:
+    refunded = (
+        Refund.objects.filter(purchase=OuterRef("pk"))
+        .order_by()
+        .values("purchase")
+        .annotate(total=Sum("amount_base"))
+        .values("total")
+    )
+    money = DecimalField(max_digits=18, decimal_places=4)
+    return (
+        Purchase.objects.filter(scope("contact_id"))
+        .order_by()
+        .annotate(
+            day=local_day("occurred_at"),
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+        )
+        .values("contact_id", "day", "c_country", "c_language")
+        .annotate(
+            orders=Count("pk", filter=Q(refunded_amount__lt=F("amount"))),
+            revenue=Sum(
+                ExpressionWrapper(
+                    F("amount_base")
+                    - Coalesce(
+                        Subquery(refunded, output_field=money), Value(Decimal(0))
+                    ),
+                    output_field=money,
+                )
+            ),
+        )
+    )
+
+
+def feedback_source(scope: Scope) -> QuerySet[Any]:
+    kind = Survey.Kind
+    return (
+        Response.objects.filter(scope("contact_id"), score__isnull=False)
+        .order_by()
+        .annotate(
+            day=local_day("submitted_at"),
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+        )
+        .values("contact_id", "day", "c_country", "c_language")
+        .annotate(
+            nps_promoters=Count("pk", filter=Q(survey__kind=kind.NPS, score__gte=9)),
+            nps_passives=Count(
+                "pk", filter=Q(survey__kind=kind.NPS, score__gte=7, score__lte=8)
+            ),
+            nps_detractors=Count("pk", filter=Q(survey__kind=kind.NPS, score__lte=6)),
+            csat_satisfied=Count("pk", filter=Q(survey__kind=kind.CSAT, score__gte=4)),
+            csat_answers=Count("pk", filter=Q(survey__kind=kind.CSAT)),
+            ces_sum=_zero(Sum("score", filter=Q(survey__kind=kind.CES))),
+            ces_answers=Count("pk", filter=Q(survey__kind=kind.CES)),
+        )
+    )
+
+
+def points_source(scope: Scope) -> QuerySet[Any]:
+    return (
+        PointsEntry.objects.filter(scope("account__contact_id"))
+        .order_by()
+        .annotate(
+            day=local_day("created_at"),
+            c_country=F("account__contact__country"),
+            c_language=F("account__contact__language"),
+        )
+        .values("account__contact_id", "day", "c_country", "c_language")
+        .annotate(
+            points_issued=_zero(Sum("points", filter=Q(kind__in=CREDIT_KINDS))),
+            points_redeemed=_zero(
+                Sum(
+                    -F("points"),
+                    filter=Q(kind=ENTRY.REDEEM)
+                    | Q(kind=ENTRY.REVERSE, source_type="loyalty.redemption"),
+                )
+            ),
+            points_expired=_zero(Sum(-F("points"), filter=Q(kind=ENTRY.EXPIRE))),
+            points_net=Sum("points"),
+            points_entries=Count("pk"),
+        )
+    )
+
+
+def outreach_source(scope: Scope) -> QuerySet[Any]:
+    status = OutboundMessage.Status
+    return (
+        OutboundMessage.objects.filter(
+            scope("contact_id"), status__in=[status.SENT, status.FAILED]
+        )
+        .order_by()
+        .annotate(
+            day=local_day(Coalesce("sent_at", "scheduled_for")),
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+        )
+        .values("contact_id", "day", "c_country", "c_language")
+        .annotate(
+            outreach_sent=Count("pk", filter=Q(status=status.SENT)),
+            outreach_failed=Count("pk", filter=Q(status=status.FAILED)),
+        )
+    )
+
+
+def unsubscribe_source(scope: Scope) -> QuerySet[Any]:
+    return (
+        Consent.objects.filter(
+            scope("contact_id"),
+            source=Consent.Source.UNSUBSCRIBE,
+            granted=False,
+        )
+        .order_by()
+        .annotate(
+            day=local_day("changed_at"),
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+        )
+        .values("contact_id", "day", "c_country", "c_language")
+        .annotate(unsubscribed=Count("pk"))
+    )
+
+
+CONTACT_DAY_SOURCES = (
+    purchase_source,
+    feedback_source,
+    points_source,
+    outreach_source,
+    unsubscribe_source,
+)
+
+
+def span_source(scope: Scope) -> QuerySet[Any]:
+    return (
+        customers_with_span()
+        .filter(scope("id"))
+        .order_by()
+        .annotate(start_day=local_day("customer_since"), end_day=local_day("churn_at"))
+        .values("id", "country", "language", "start_day", "end_day")
+    )
+
+
+def ticket_source(scope: Scope, now: dt.datetime) -> QuerySet[Any]:
+    return (
+        Ticket.objects.filter(scope("contact_id"))
+        .order_by()
+        .annotate(
+            day=local_day("created_at"),
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+            is_breached=Case(When(ticket_breached(now), then=True), default=False),
+        )
+        .values(
+            "id",
+            "contact_id",
+            "day",
+            "c_country",
+            "c_language",
+            "first_response_minutes",
+            "resolution_minutes",
+            "is_breached",
+        )
+    )
+
+
+# --- SQL plumbing ----------------------------------------------------------------------------
+
+RENAMES = {
+    "account__contact_id": "contact_id",
+    "id": "ticket_id",
+    "c_country": "country",
+    "c_language": "language",
+    "is_breached": "breached",
+}
+
+
+def _select(queryset: QuerySet[Any]) -> tuple[list[str], str, tuple[Any, ...]]:
+    """The query's SQL and its column names, in the order the compiler emits them."""
+    query = queryset.query
+    # Django 5.2 keeps values() order in ``selected``; older versions emit fields, then annotations.
+    selected = getattr(query, "selected", None)
+    names = (
+        list(selected) if selected else [*query.values_select, *query.annotation_select]
+    )
+    sql, params = query.sql_with_params()
+    return [RENAMES.get(name, name) for name in names], sql, tuple(params)
+
+
+def _insert(
+    model: type[Any],
+    queryset: QuerySet[Any],
+    *,
+    conflict: Sequence[str] = (),
+    rename: dict[str, str] | None = None,
+) -> None:
+    columns, sql, params = _select(queryset)
+    if rename:
+        columns = [rename.get(c, c) for c in columns]
+    table = connection.ops.quote_name(model._meta.db_table)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    statement = f"INSERT INTO {table} ({quoted}) {sql}"
+    if conflict:
+        updates = ", ".join(
+            f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
+            for c in columns
+            if c not in conflict and c not in ("country", "language")
+        )
+        keys = ", ".join(connection.ops.quote_name(c) for c in conflict)
+        statement += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+def _build_contacts(scope: Scope, *, now: dt.datetime) -> None:
+    """(Re)write every contact-keyed rollup row of the contacts in ``scope``."""
+    ContactDay.objects.filter(scope("contact_id")).delete()
+    CustomerSpan.objects.filter(scope("contact_id")).delete()
+    TicketFact.objects.filter(scope("contact_id")).delete()
+    for source in CONTACT_DAY_SOURCES:
+        _insert(ContactDay, source(scope), conflict=("contact_id", "day"))
+    _insert(CustomerSpan, span_source(scope), rename={"ticket_id": "contact_id"})
+    _insert(TicketFact, ticket_source(scope, now))
+
+
+def _build_segment(segment: Segment) -> None:
+    table = connection.ops.quote_name(SegmentMember._meta.db_table)
+    try:
+        members = contact_filter(Contact.objects.all(), segment.filters)
+    except ValidationError:
+        logger.warning("Segment %s has filters we cannot apply; skipped.", segment.pk)
+        return
+    sql, params = members.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (segment_id, contact_id) "
+            f"SELECT DISTINCT %s, members.pk FROM ({sql}) members",
+            (segment.pk, *params),
+        )
+
+
+def _build_segments() -> None:
+    SegmentMember.objects.all().delete()
+    for segment in Segment.objects.order_by("pk"):
+        _build_segment(segment)
+
+
+@transaction.atomic
+def segment_members_ensure(*, segment: Segment) -> bool:
+    """Materialise a segment created or edited since the last refresh, so filtering by it
+    at once is not empty. Returns whether it was (re)built."""
+    refreshed = RollupState.objects.filter(pk=1).values_list("refreshed_at", flat=True)
+    last = refreshed.first()
+    if last is not None and segment.updated_at <= last:
+        return False
+    SegmentMember.objects.filter(segment_id=segment.pk).delete()
+    _build_segment(segment)
+    return True
+
+
+def _build_tiers(*, day: dt.date) -> None:
+    TierDay.objects.filter(day=day).delete()
+    snapshot = (
+        LoyaltyAccount.objects.order_by()
+        .annotate(
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+        )
+        .values("tier_id", "c_country", "c_language")
+        .annotate(members=Count("pk"), day=Max(Value(day, output_field=DateField())))
+    )
+    _insert(TierDay, snapshot)
+
+
+def _locked_state() -> RollupState:
+    RollupState.objects.get_or_create(pk=1)
+    return RollupState.objects.select_for_update().get(pk=1)
+
+
+def _id_ranges(step: int) -> list[tuple[int, int]]:
+    bounds = Contact.objects.aggregate(low=Min("pk"), high=Max("pk"))
+    if bounds["low"] is None:
+        return []
+    low, high = bounds["low"], bounds["high"]
+    return [
+        (start, min(start + step - 1, high)) for start in range(low, high + 1, step)
+    ]
+
+
+def _watermarks(state: RollupState) -> None:
+    state.last_response_id = Response.objects.aggregate(m=Max("pk"))["m"] or 0
+    state.last_points_entry_id = PointsEntry.objects.aggregate(m=Max("pk"))["m"] or 0
+
+
+@transaction.atomic
+def rollups_rebuild(
+    *, now: dt.datetime | None = None, progress: Progress | None = None
+) -> int:
+    """Rebuild every rollup from the raw tables; readers keep the old numbers until commit.
+
+    Returns the number of contact-id chunks processed.
+    """
+    now = now or timezone.now()
+    state = _locked_state()
+    _watermarks(state)
+    for model in (ContactDay, CustomerSpan, TicketFact):
+        model.objects.all().delete()
+    ranges = _id_ranges(CHUNK)
+    total = len(ranges) + 2
+    for index, (low, high) in enumerate(ranges, start=1):
+
+        def scope(path: str, low: int = low, high: int = high) -> Q:
+            return Q(**{f"{path}__gte": low, f"{path}__lte": high})
+
+        _build_contacts(scope, now=now)
+        if progress:
+            progress(index, total, f"contacts {low}-{high}")
+    _build_segments()
+    if progress:
+        progress(total - 1, total, "segments")
+    _build_tiers(day=now.astimezone(company_tz()).date())
+    if progress:
+        progress(total, total, "tiers")
+    state.refreshed_at = state.rebuilt_at = now
+    state.save()
+    return len(ranges)
+
+
+def touched_contacts(
+    *, since: dt.datetime, last_response_id: int, last_points_entry_id: int
+) -> set[int]:
+    """Contacts with a row created or changed since ``since`` in any source the rollups read,
+    plus those with open tickets (an open ticket can breach its SLA with no write at all)."""
+    since = since - OVERLAP
+    status = OutboundMessage.Status
+    queries: Iterable[QuerySet[Any]] = (
+        Contact.objects.filter(updated_at__gte=since).values_list("pk", flat=True),
+        Purchase.objects.filter(updated_at__gte=since).values_list(
+            "contact_id", flat=True
+        ),
+        Response.objects.filter(pk__gt=last_response_id).values_list(
+            "contact_id", flat=True
+        ),
+        PointsEntry.objects.filter(
+            Q(pk__gt=last_points_entry_id) | Q(created_at__gte=since)
+        ).values_list("account__contact_id", flat=True),
+        Ticket.objects.filter(
+            Q(updated_at__gte=since) | ~Q(status__in=Ticket.DONE_STATUSES)
+        ).values_list("contact_id", flat=True),
+        OutboundMessage.objects.filter(
+            Q(created_at__gte=since)
+            | Q(sent_at__gte=since)
+            | Q(queued_at__gte=since)
+            | Q(sending_at__gte=since)
+            | Q(status=status.FAILED, scheduled_for__gte=since)
+        ).values_list("contact_id", flat=True),
+        Consent.objects.filter(changed_at__gte=since).values_list(
+            "contact_id", flat=True
+        ),
+    )
+    touched: set[int] = set()
+    for query in queries:
+        touched.update(query.order_by().distinct())
+    return touched
+
+
+@transaction.atomic
+def rollups_refresh(*, now: dt.datetime | None = None) -> int:
+    """Bring the rollups up to date: recompute every contact touched since the last run.
+
+    The first run (no state yet) is a full rebuild. Returns how many contacts were recomputed.
+    """
+    now = now or timezone.now()
+    state = _locked_state()
+    if state.refreshed_at is None:
+        rollups_rebuild(now=now)
+        return Contact.objects.count()
+    touched = touched_contacts(
+        since=state.refreshed_at,
+        last_response_id=state.last_response_id,
+        last_points_entry_id=state.last_points_entry_id,
+    )
+    if len(touched) > REBUILD_ABOVE:
+        # Past this many contacts, id ranges over everything beat long IN lists.
+        rollups_rebuild(now=now)
+        return len(touched)
+    _watermarks(state)
+    ids = sorted(touched)
+    for start in range(0, len(ids), TOUCHED_CHUNK):
+        chunk = ids[start : start + TOUCHED_CHUNK]
+
+        def scope(path: str, chunk: list[int] = chunk) -> Q:
+            return Q(**{f"{path}__in": chunk})
+
+        _build_contacts(scope, now=now)
+    _build_segments()
+    _build_tiers(day=now.astimezone(company_tz()).date())
+    state.refreshed_at = now
+    state.save()
+    return len(ids)
