@@ -16,7 +16,6 @@ from crm.models import (
     Company,
     Consent,
     Contact,
-    OutboundMessage,
     Purchase,
     Segment,
     Tag,
@@ -366,17 +365,6 @@ def campaign_recipient_summary(*, campaign: Campaign) -> dict[str, int]:
         "no_consent": total - with_consent,
         "no_email": with_consent - reachable,
     }
-
-
-def campaign_message_counts(*, campaign: Campaign) -> dict[str, int]:
-    """The campaign's outbox rows by status (empty before its day)."""
-    rows = (
-        OutboundMessage.objects.filter(occasion="campaign", occurrence=str(campaign.pk))
-        .order_by()
-        .values("status")
-        .annotate(count=Count("pk"))
-    )
-    return {row["status"]: row["count"] for row in rows}
 
 
 def contact_consents(*, contact: Contact) -> dict[str, bool]:

@@ -18,11 +18,11 @@ from analytics.periods import Period
 from analytics.services.rollups import (
     CREDIT_KINDS,
     customers_with_span,
-    ticket_breached,
 )
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
 from crm.selectors import contact_filter
 from feedback.models import Response, Survey, Ticket
+from feedback.models.tickets import ticket_breached_q
 from loyalty.models import LoyaltyAccount, PointsEntry
 
 
@@ -128,7 +128,7 @@ def live_inputs(period: Period, filters: Filters, *, now: dt.datetime) -> Period
         contact__in=ids, created_at__gte=t0, created_at__lt=t1
     )
     inputs.tickets = tickets.count()
-    inputs.tickets_breached = tickets.filter(ticket_breached(now)).count()
+    inputs.tickets_breached = tickets.filter(ticket_breached_q(now)).count()
     times = list(tickets.values_list("first_response_minutes", "resolution_minutes"))
     first = [f for f, _r in times if f is not None]
     resolution = [r for _f, r in times if r is not None]

@@ -23,7 +23,6 @@ from django.db.models import (
     Case,
     Count,
     DateField,
-    DateTimeField,
     DecimalField,
     ExpressionWrapper,
     F,
@@ -49,8 +48,10 @@ from analytics.models import (
     TierDay,
 )
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
+from crm.models.contacts import effective_churn_at
 from crm.selectors import contact_filter
 from feedback.models import Response, Survey, Ticket
+from feedback.models.tickets import ticket_breached_q
 from loyalty.models import LoyaltyAccount, PointsEntry
 
 logger = logging.getLogger(__name__)
@@ -78,52 +79,13 @@ def local_day(field: str | Any) -> TruncDate:
     return TruncDate(field, tzinfo=company_tz())
 
 
-def effective_churn() -> Coalesce:
-    """``churned_at``, else last purchase + churn window: the moment a customer stops being one."""
-    window = dt.timedelta(days=settings.CHURN_WINDOW_DAYS)
-    return Coalesce(
-        "churned_at",
-        ExpressionWrapper(F("last_purchase_at") + window, output_field=DateTimeField()),
-    )
-
-
 def customers_with_span() -> QuerySet[Contact]:
     """Contacts in a customer period, annotated with ``churn_at`` (effective churn, or NULL)."""
     return (
         Contact.objects.filter(customer_since__isnull=False)
-        .annotate(churn_at=effective_churn())
+        .annotate(churn_at=effective_churn_at())
         .filter(Q(churn_at__isnull=True) | Q(churn_at__gt=F("customer_since")))
     )
-
-
-def ticket_breached(now: dt.datetime) -> Q:
-    """A deadline passed before it was met, or is still unmet at ``now`` (``Ticket.breached``)."""
-    first = (
-        Q(
-            first_response_at__isnull=False,
-            first_response_at__gt=F("first_response_due_at"),
-        )
-        | Q(
-            first_response_at__isnull=True,
-            resolved_at__isnull=False,
-            resolved_at__gt=F("first_response_due_at"),
-        )
-        | Q(
-            first_response_at__isnull=True,
-            resolved_at__isnull=True,
-            first_response_due_at__lt=now,
-        )
-    )
-    resolution = (
-        Q(resolved_at__isnull=False, resolved_at__gt=F("resolution_due_at"))
-        | Q(
-            resolved_at__isnull=True,
-            paused_at__isnull=False,
-            paused_at__gt=F("resolution_due_at"),
-        )
-        | Q(resolved_at__isnull=True, paused_at__isnull=True, resolution_due_at__lt=now)
-    )
-    return first | resolution
 
 
 # --- Sources: one grouped query each -------------------------------------------------------
@@ -282,7 +244,7 @@ def ticket_source(scope: Scope, now: dt.datetime) -> QuerySet[Any]:
             day=local_day("created_at"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
-            is_breached=Case(When(ticket_breached(now), then=True), default=False),
+            is_breached=Case(When(ticket_breached_q(now), then=True), default=False),
         )
         .values(
             "id",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models.functions import Coalesce, Lower
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
@@ -67,6 +67,18 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+def effective_churn_at() -> Coalesce:
+    """``churned_at``, else last purchase + the churn window (DESIGN §5): when a customer
+    stops being one, as a SQL expression (``contacts_mark_churned`` stores the same moment)."""
+    window = dt.timedelta(days=settings.CHURN_WINDOW_DAYS)
+    return Coalesce(
+        "churned_at",
+        models.ExpressionWrapper(
+            models.F("last_purchase_at") + window, output_field=models.DateTimeField()
+        ),
+    )
 
 
 class ContactQuerySet(models.QuerySet["Contact"]):

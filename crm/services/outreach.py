@@ -107,12 +107,6 @@ def unsubscribe_target(*, token: str) -> tuple[int, str] | None:
     return int(data["c"]), str(purpose)
 
 
-def unsubscribe_contact_id(*, token: str) -> int | None:
-    """The contact a token was made for, or None when it is forged or damaged."""
-    target = unsubscribe_target(token=token)
-    return target[0] if target else None
-
-
 def _public_url(path: str) -> str:
     return getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/") + path
 

@@ -111,7 +111,9 @@ def campaigns(request: AuthenticatedRequest) -> HttpResponse:
 def campaign_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Who it reaches before it goes, how its messages fared after, and the actions."""
     campaign = _campaign(pk)
-    counts = selectors.campaign_message_counts(campaign=campaign)
+    counts = outbox_counts_by_occurrence(
+        occasion=CAMPAIGN, occurrences=[str(campaign.pk)]
+    )[str(campaign.pk)]
     contact = preview_contact(request, default=_first_recipient(campaign))
     manager = is_manager(request)
     form = CampaignForm(actor=request.user, campaign=campaign)

@@ -264,3 +264,36 @@ class TicketMessage(models.Model):
     @property
     def is_public(self) -> bool:
         return self.kind != self.Kind.INTERNAL_NOTE
+
+
+def ticket_breached_q(now: dt.datetime) -> models.Q:
+    """``Ticket.breached(now)`` as a filter: a deadline passed before it was met, or is
+    still unmet at ``now``."""
+    F = models.F
+    Q = models.Q
+    first = (
+        Q(
+            first_response_at__isnull=False,
+            first_response_at__gt=F("first_response_due_at"),
+        )
+        | Q(
+            first_response_at__isnull=True,
+            resolved_at__isnull=False,
+            resolved_at__gt=F("first_response_due_at"),
+        )
+        | Q(
+            first_response_at__isnull=True,
+            resolved_at__isnull=True,
+            first_response_due_at__lt=now,
+        )
+    )
+    resolution = (
+        Q(resolved_at__isnull=False, resolved_at__gt=F("resolution_due_at"))
+        | Q(
+            resolved_at__isnull=True,
+            paused_at__isnull=False,
+            paused_at__gt=F("resolution_due_at"),
+        )
+        | Q(resolved_at__isnull=True, paused_at__isnull=True, resolution_due_at__lt=now)
+    )
+    return first | resolution
