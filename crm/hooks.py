@@ -57,3 +57,8 @@ contact_events: Hook[Callable[..., None]] = Hook("contact_events")
 # fn(*, request, contact) -> dict | None: a panel on the staff contact page, e.g. loyalty's
 # {"id": "loyalty", "title": "Loyalty", "html": "<rendered fragment>", "order": 10}; None hides it.
 contact_page_panels: Hook[Callable[..., Any]] = Hook("contact_page_panels")
+
+# Personal data held by each app, for data-subject export and erasure. Each app registers a
+# PersonalDataSource (crm.privacy) naming the models it covers, a function that exports a
+# contact's rows and one that erases or anonymises them inside the erasure transaction.
+personal_data: Hook[Any] = Hook("personal_data")

@@ -8,16 +8,22 @@ from crm.models.idempotency import IdempotencyRecord
 from crm.models.imports import ImportJob, ImportRejection
 from crm.models.outreach import Campaign, OutboundMessage
 from crm.models.outreach_templates import MessageTemplate
+from crm.models.privacy import AuditEntry, ConsentEvent, ContactKey, DataExport, Erasure
 from crm.models.segments import Segment
 from crm.models.users import FAMILY_NAME_FIRST, User, UserManager, person_name
 
 __all__ = [
     "FAMILY_NAME_FIRST",
+    "AuditEntry",
     "Campaign",
     "Company",
     "Consent",
+    "ConsentEvent",
     "Contact",
+    "ContactKey",
     "ContactMerge",
+    "DataExport",
+    "Erasure",
     "ExchangeRate",
     "IdempotencyRecord",
     "ImportJob",

@@ -174,6 +174,9 @@ class Contact(TimeStampedModel):
     customer_since = models.DateTimeField(_("customer since"), null=True, blank=True)
     last_purchase_at = models.DateTimeField(_("last purchase"), null=True, blank=True)
     churned_at = models.DateTimeField(_("churned"), null=True, blank=True)
+    # Set when the contact's personal data was erased: the row stays, anonymous, so purchases
+    # and ledger figures (and the metrics built on them) stay correct.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True)
     user = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         models.SET_NULL,
@@ -322,13 +325,14 @@ class Contact(TimeStampedModel):
 class Consent(models.Model):
     """A contact's current yes/no for one purpose, with who set it, when and from where.
 
-    Outreach reads this before every message. (The full history is the privacy issue's ledger.)
+    Outreach reads this before every message; ``ConsentEvent`` keeps every change behind it.
     """
 
     class Purpose(models.TextChoices):
         MARKETING_EMAIL = "marketing_email", _("Marketing email")
         SMS = "sms", _("SMS")
         SURVEYS = "surveys", _("Surveys")
+        PROFILING = "profiling", _("Profiling")
 
     class Source(models.TextChoices):
         STAFF = "staff", _("Staff")
@@ -353,6 +357,7 @@ class Consent(models.Model):
         verbose_name=_("changed by"),
     )
     ip_address = models.GenericIPAddressField(_("address"), null=True, blank=True)
+    wording_version = models.CharField(_("wording version"), max_length=40, blank=True)
 
     class Meta:
         verbose_name = _("consent")
