@@ -24,7 +24,7 @@ from crm.outreach.render import render_message
 from crm.selectors import campaign_recipients
 from crm.services.outreach import (
     CAMPAIGN,
-    _plan_daily,
+    plan_daily,
     preferences_url,
     unsubscribe_url,
 )
@@ -278,7 +278,7 @@ def campaigns_plan(*, now: dt.datetime) -> int:
     window = Q(send_on__lte=(now + LATEST_OFFSET + dt.timedelta(hours=2)).date())
     for campaign in Campaign.objects.filter(window, status=Status.SCHEDULED):
         send_on = campaign.send_on
-        inserted += _plan_daily(
+        inserted += plan_daily(
             now=now,
             template=campaign,
             occasion=CAMPAIGN,

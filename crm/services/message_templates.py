@@ -21,9 +21,9 @@ from crm.outreach.defaults import DEFAULTS, ONBOARDING_DEFAULTS
 from crm.outreach.render import render_message
 from crm.services.outreach import (
     ONBOARDING,
-    _public_url,
     message_template_get,
     preferences_url,
+    public_url,
     unsubscribe_url,
 )
 
@@ -228,7 +228,7 @@ def message_template_preview(
         context={
             "points": PREVIEW_POINTS,
             "tier": PREVIEW_TIER,
-            "survey_link": _public_url(PREVIEW_SURVEY_PATH),
+            "survey_link": public_url(PREVIEW_SURVEY_PATH),
             "expires_on": timezone.localdate() + PREVIEW_EXPIRES_IN,
             "unsubscribe_link": unsubscribe_url(
                 contact_id=contact.pk, purpose=template.purpose

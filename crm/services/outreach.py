@@ -107,20 +107,21 @@ def unsubscribe_target(*, token: str) -> tuple[int, str] | None:
     return int(data["c"]), str(purpose)
 
 
-def _public_url(path: str) -> str:
+def public_url(path: str) -> str:
+    """The absolute address of a path when PUBLIC_BASE_URL is set (emails need one)."""
     return getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/") + path
 
 
 def unsubscribe_url(*, contact_id: int, purpose: str = MARKETING) -> str:
     """The absolute one-click link when PUBLIC_BASE_URL is set (emails need it), else the path."""
     token = unsubscribe_token(contact_id=contact_id, purpose=purpose)
-    return _public_url(reverse("crm:outreach_unsubscribe", args=[token]))
+    return public_url(reverse("crm:outreach_unsubscribe", args=[token]))
 
 
 def preferences_url(*, contact_id: int) -> str:
     """The signed link to the contact's email preference page (no sign-in needed)."""
     token = unsubscribe_token(contact_id=contact_id)
-    return _public_url(reverse("crm:outreach_preferences", args=[token]))
+    return public_url(reverse("crm:outreach_preferences", args=[token]))
 
 
 def outreach_unsubscribe(*, token: str, ip_address: str | None = None) -> bool:
@@ -323,7 +324,7 @@ def _local_day(day: dt.date, tz: dt.tzinfo) -> tuple[dt.datetime, dt.datetime]:
     return start, end
 
 
-def _plan_daily(
+def plan_daily(
     *,
     now: dt.datetime,
     template: MessageTemplate | Campaign,
@@ -431,7 +432,7 @@ def birthdays_plan(*, now: dt.datetime) -> int:
             birthdays |= Q(birth_month=2, birth_day=29)
         return birthdays
 
-    return _plan_daily(
+    return plan_daily(
         now=now,
         template=template,
         occasion=BIRTHDAY,
@@ -465,7 +466,7 @@ def anniversaries_plan(*, now: dt.datetime) -> int:
             since_year=ExtractYear("since_local"),
         )
     )
-    return _plan_daily(
+    return plan_daily(
         now=now,
         template=template,
         occasion=ANNIVERSARY,
@@ -523,7 +524,7 @@ def onboarding_plan(*, now: dt.datetime) -> int:
             return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
         exit_after = template.exit_after_purchases
-        inserted += _plan_daily(
+        inserted += plan_daily(
             now=now,
             template=template,
             occasion=ONBOARDING,
@@ -548,7 +549,7 @@ def win_back_plan(*, now: dt.datetime) -> int:
         start, end = _local_day(today - delay, tz)
         return Q(last_purchase_at__gte=start, last_purchase_at__lt=end)
 
-    return _plan_daily(
+    return plan_daily(
         now=now,
         template=template,
         occasion=WIN_BACK,
