@@ -181,6 +181,8 @@ def test_the_overview_shows_balance_tier_progress_and_expiring_points(
     client, customer_a, account_a, program
 ):
     program.expiry_months = 1
+    # A month can be 31 days: warn for longer than any month, whatever today is.
+    program.expiry_warning_days = 35
     program.save()
     bonus_grant(account=account_a, kind="other", points=250, key=key())
     client.force_login(customer_a)
@@ -192,7 +194,7 @@ def test_the_overview_shows_balance_tier_progress_and_expiring_points(
     assert "<progress" in content
     assert 'max="1000.00"' in content  # Member (0) → Silver (1,000)
     assert "Silver (ko)" in content
-    # The 250 points expire in a month: within the programme's 30 warning days.
+    # The 250 points expire in a month: within the programme's 35 warning days.
     expires = PointsEntry.objects.filter(points=250).get().expires_at
     assert korean_date(expires) in content
 
@@ -377,6 +379,7 @@ def test_preferences_change_language_time_zone_and_consent(
         "marketing_email": True,
         "sms": False,
         "surveys": True,
+        "profiling": False,
     }
     for consent in consents.values():
         assert consent.source == Consent.Source.PORTAL
