@@ -3,6 +3,8 @@
 from django.urls import path
 from rest_framework import routers
 
+from crm.api import privacy as privacy_api
+from crm.api.audit import AuditEntryViewSet
 from crm.api.campaigns import CampaignViewSet
 from crm.api.contacts import (
     CompanyViewSet,
@@ -58,8 +60,33 @@ router.register("surveys", SurveyViewSet, basename="survey")
 router.register("invitations", InvitationViewSet, basename="invitation")
 router.register("responses", ResponseViewSet, basename="survey-response")
 router.register("reviews", ReviewViewSet, basename="review")
+router.register("audit", AuditEntryViewSet, basename="audit-entry")
 
-urlpatterns = [path("me/", MeView.as_view(), name="me"), *router.urls]
+urlpatterns = [
+    path("me/", MeView.as_view(), name="me"),
+    # Data-subject rights (crm.api.privacy): before the router, beside the contact routes.
+    path(
+        "contacts/<int:pk>/export/",
+        privacy_api.ContactExportView.as_view(),
+        name="contact-personal-data-export",
+    ),
+    path(
+        "contacts/<int:pk>/erase/",
+        privacy_api.ContactEraseView.as_view(),
+        name="contact-erase",
+    ),
+    path(
+        "exports/<uuid:public_id>/",
+        privacy_api.ExportStatusView.as_view(),
+        name="privacy-export",
+    ),
+    path(
+        "exports/<uuid:public_id>/download/",
+        privacy_api.ExportDownloadView.as_view(),
+        name="privacy-export-download",
+    ),
+    *router.urls,
+]
 
 # analytics: the dashboard's metrics and cohorts (plain views, not viewsets).
 from analytics.api import urlpatterns as analytics_urlpatterns  # noqa: E402

@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
     },
 }
 
+# privacy: the nightly retention purge (old outbox bodies, expired exports, stale invitations).
+app.conf.beat_schedule["crm-privacy-retention-purge"] = {
+    "task": "crm.tasks.privacy_retention_purge_nightly",
+    "schedule": crontab(hour=4, minute=20),
+}
+
 # analytics: a nightly full rebuild of the dashboard rollups, and a refresh every 10 minutes so
 # today's numbers are never more than 15 minutes old (back-dated rows included).
 app.conf.beat_schedule["analytics-metrics-rebuild"] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.openapi import AutoSchema
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -31,6 +31,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     return drf_exception_handler(exc, context)
 
 
+TIME_OF_DAY = r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$"
+
+
 class RapportAutoSchema(AutoSchema):
     """Names nested ``Input``/``Output`` serializers (STYLE.md) after their view in the schema:
     ``CompanyViewSet.OutputSerializer`` becomes the component ``CompanyOutput``."""
@@ -42,3 +45,12 @@ class RapportAutoSchema(AutoSchema):
         owner, _dot, name = qualname.rpartition(".")
         owner = owner.split(".")[-1].removesuffix("ViewSet").removesuffix("View")
         return owner + name.removesuffix("Serializer")
+
+    def _map_serializer_field(
+        self, field: Any, direction: Any, bypass_extensions: bool = False
+    ) -> dict[str, Any]:
+        # A send time is a wall-clock time in the contact's zone ("09:00:00"), which is not
+        # JSON Schema's "time" format (that one needs an offset): describe it by its pattern.
+        if isinstance(field, serializers.TimeField):
+            return {"type": "string", "pattern": TIME_OF_DAY, "example": "09:00:00"}
+        return super()._map_serializer_field(field, direction, bypass_extensions)

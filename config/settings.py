@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "django_otp",  # two-factor sign-in for staff (crm/two_factor.py)
+    "django_otp.plugins.otp_totp",
     "django_countries",
     "phonenumber_field",
     "crm",
@@ -86,7 +88,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # tells whether the session passed the code
+    "crm.two_factor.TwoFactorMiddleware",  # holds staff at the code page until then
     "crm.middleware.UserPreferencesMiddleware",
+    "crm.middleware.AuditMiddleware",  # the address for audit entries; records 403s
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -169,6 +174,10 @@ AXES_USERNAME_CALLABLE = "crm.views.axes_username"
 AXES_USERNAME_FORM_FIELD = "username"  # the sign-in forms' field, which holds the email
 AXES_IPWARE_PROXY_COUNT = env.int("PROXY_COUNT", default=0) or None
 AXES_VERBOSE = False
+# Two-factor sign-in (TOTP authenticator apps) for staff; optional per person unless this
+# requires it of every Admin, who is then sent to set it up before any other page.
+STAFF_2FA_REQUIRED_FOR_ADMINS = env.bool("STAFF_2FA_REQUIRED_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = "Rapport"
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -191,6 +200,18 @@ FEEDBACK_FOLLOW_UP_HOURS = env.int("FEEDBACK_FOLLOW_UP_HOURS", default=48)
 FEEDBACK_DEFAULT_ASSIGNEE = env.str("FEEDBACK_DEFAULT_ASSIGNEE", default="")
 # The public origin for links sent by email (e.g. https://crm.example.com); empty: paths only.
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+# Data-subject rights: a personal-data archive can be downloaded for this many hours; the API
+# answers at once for contacts with fewer rows than the sync limit, else it runs a job.
+PRIVACY_EXPORT_TTL_HOURS = env.int("PRIVACY_EXPORT_TTL_HOURS", default=72)
+PRIVACY_EXPORT_SYNC_LIMIT = env.int("PRIVACY_EXPORT_SYNC_LIMIT", default=5000)
+# Retention (the nightly purge): bodies of outbox messages older than this many days, survey
+# invitations (tokens of expired ones; unanswered ones) and sign-in attempt records.
+RETENTION_OUTBOX_BODY_DAYS = env.int("RETENTION_OUTBOX_BODY_DAYS", default=180)
+RETENTION_INVITATION_DAYS = env.int("RETENTION_INVITATION_DAYS", default=90)
+RETENTION_SIGN_IN_DAYS = env.int("RETENTION_SIGN_IN_DAYS", default=90)
+# The version of the consent wording customers and staff are shown; every consent change
+# records it, so the ledger says which text was agreed to. Bump it when the wording changes.
+CONSENT_WORDING_VERSION = env.str("CONSENT_WORDING_VERSION", default="1")
 # Outreach: no message is sent in the quiet hours of the contact's local time (HH:MM; due
 # messages wait until the end), and no contact gets more marketing messages a week than this.
 OUTREACH_QUIET_START = env.str("OUTREACH_QUIET_START", default="21:00")
@@ -303,6 +324,10 @@ SPECTACULAR_SETTINGS = {
         "InvitationSourceEnum": "feedback.models.surveys.Invitation.Source",
         "SourceEnum": "crm.models.Contact.Source",  # the name it had before surveys
         "ReviewStatusEnum": "feedback.models.reviews.Review.Status",
+        # The consent ledger's purpose and source differ from campaigns' and contacts'.
+        "ConsentPurposeEnum": "crm.models.Consent.Purpose",
+        "ConsentSourceEnum": "crm.models.Consent.Source",
+        "PurposeEnum": "crm.models.Campaign.Purpose",  # campaigns' and templates' (its old name)
     },
 }
 

@@ -6,12 +6,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from config import api
 from crm import views as crm_views
+from crm.views import security as security_views
 
 urlpatterns = [
     path("", crm_views.home, name="home"),
     path("", include("crm.urls")),
     path("accounts/login/", crm_views.StaffLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/verify/", security_views.login_verify, name="login_verify"),
+    path("account/security/", security_views.account_security, name="account_security"),
     path("i18n/language/", crm_views.language_switch, name="set_language"),
     path("health/", crm_views.health, name="health"),
     path("loyalty/", include("loyalty.urls")),

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.admin import TranslationAdmin
 
+from crm.admin_audit import ConsentEventInline
 from crm.models import (
     Campaign,
     Company,
@@ -102,6 +103,7 @@ class ContactAdmin(admin.ModelAdmin):
     search_fields = ["given_name", "family_name", "email", "phone", "company__name"]
     list_select_related = ["company", "owner"]
     autocomplete_fields = ["company", "owner", "tags", "user"]
+    inlines = [ConsentEventInline]
     readonly_fields = [
         "customer_since",
         "last_purchase_at",

@@ -27,6 +27,23 @@ class CrmConfig(AppConfig):
 
         # Outreach answers other apps' contact events (survey invitations, tier upgrades, ...).
         hooks.contact_events.register(contact_event_received)
+        from crm import receivers
+
+        # Sign-ins, failed sign-ins and sign-outs are recorded in the audit log.
+        receivers.connect()
+        from django.contrib.auth.signals import user_logged_in
+
+        from crm.two_factor import on_signed_in
+
+        # A staff sign-in with an authenticator waits for the code (crm/two_factor.py).
+        user_logged_in.connect(on_signed_in, dispatch_uid="crm.two_factor")
+
+        # Data-subject rights: crm's own personal-data sections and the contact-page box.
+        from crm.services.privacy_sources import register_sources
+        from crm.views.privacy import contact_panel as privacy_panel
+
+        register_sources()
+        hooks.contact_page_panels.register(privacy_panel)
 
 
 class RapportAdminConfig(admin_apps.AdminConfig):

@@ -346,6 +346,9 @@ class ContactForm(forms.Form):
     consent_surveys = forms.BooleanField(
         label=Consent.Purpose.SURVEYS.label, required=False
     )
+    consent_profiling = forms.BooleanField(
+        label=Consent.Purpose.PROFILING.label, required=False
+    )
 
     SERVICE_FIELDS = (
         "given_name",

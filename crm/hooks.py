@@ -62,3 +62,7 @@ contact_page_panels: Hook[Callable[..., Any]] = Hook("contact_page_panels")
 # PersonalDataSource (crm.privacy) naming the models it covers, a function that exports a
 # contact's rows and one that erases or anonymises them inside the erasure transaction.
 personal_data: Hook[Any] = Hook("personal_data")
+# fn(*, now: datetime) -> dict[str, int]: the nightly retention purge (crm.services.privacy)
+# asks each app to purge what it no longer needs, e.g. feedback's stale survey invitations;
+# the answer counts what was purged, by name.
+retention_purgers: Hook[Callable[..., dict[str, int]]] = Hook("retention_purgers")

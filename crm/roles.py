@@ -28,11 +28,21 @@ class Role(models.TextChoices):
 
 STAFF_ROLES = (Role.ADMIN, Role.MANAGER, Role.AGENT)
 MANAGER_ROLES = (Role.ADMIN, Role.MANAGER)
+# Who may read the audit log (admin and API); nobody may change it.
+AUDIT_LOG_ROLES = (Role.ADMIN,)
 
 # Apps whose records the roles work with (admin and API model permissions).
 DOMAIN_APPS = ("crm", "loyalty", "feedback", "analytics")
 # Models only an Admin may change: accounts and roles.
-ADMIN_ONLY_MODELS = {"user", "group", "permission", "token", "tokenproxy"}
+ADMIN_ONLY_MODELS = {
+    "user",
+    "group",
+    "permission",
+    "token",
+    "tokenproxy",
+    "auditentry",
+    "contactkey",
+}
 # Models an Agent may add and change (never delete). Later issues add theirs here.
 AGENT_WRITABLE_MODELS = {
     "contact",

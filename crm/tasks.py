@@ -132,3 +132,42 @@ def customer_sign_in_link_send(user_id: int, portal_url: str) -> None:
     message = EmailMultiAlternatives(subject, text, to=[user.email])
     message.attach_alternative(html, "text/html")
     message.send()
+
+
+@shared_task
+def data_export_run_task(export_id: int) -> str:
+    """Build one personal-data archive (progress in the row); a second run is a no-op."""
+    from crm.services.privacy import data_export_run
+
+    export = data_export_run(export_id=export_id)
+    return export.status if export is not None else "skipped"
+
+
+@shared_task
+def privacy_erasure_confirmation_send(contact_id: int, confirm_url: str) -> None:
+    """Email a customer the link that confirms their own erasure, in their language."""
+    from django.conf import settings
+    from django.core.mail import EmailMessage
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from crm.models import Contact
+
+    contact = Contact.objects.filter(pk=contact_id, erased_at__isnull=True).first()
+    if contact is None or not contact.email:
+        return
+    with translation.override(contact.language or settings.LANGUAGE_CODE):
+        context = {"name": contact.display_name, "link": confirm_url, "hours": 24}
+        subject = render_to_string(
+            "emails/privacy_erase_confirm_subject.txt", context
+        ).strip()
+        text = render_to_string("emails/privacy_erase_confirm.txt", context)
+    EmailMessage(subject, text, to=[contact.email]).send()
+
+
+@shared_task
+def privacy_retention_purge_nightly() -> dict[str, int]:
+    """Nightly: purge what the retention settings say is no longer needed."""
+    from crm.services.privacy import privacy_retention_purge
+
+    return privacy_retention_purge(now=timezone.now())

@@ -1,7 +1,14 @@
 from django.urls import path
 
 from crm import views
-from crm.views import campaigns, companies, contacts, message_templates, tasks
+from crm.views import (
+    campaigns,
+    companies,
+    contacts,
+    message_templates,
+    privacy,
+    tasks,
+)
 from crm.views.unsubscribe import outreach_preferences, outreach_unsubscribe
 
 app_name = "crm"
@@ -32,6 +39,23 @@ urlpatterns = [
         name="purchase_record",
     ),
     path("contacts/<int:pk>/tasks/", contacts.task_add, name="contact_task_add"),
+    # Data-subject rights (Managers): export, its progress and download, and erasure.
+    path(
+        "contacts/<int:pk>/personal-data/export/",
+        privacy.export_request,
+        name="privacy_export",
+    ),
+    path("contacts/<int:pk>/erase/", privacy.erase, name="privacy_erase"),
+    path(
+        "personal-data/exports/<uuid:public_id>/",
+        privacy.export_status,
+        name="privacy_export_status",
+    ),
+    path(
+        "personal-data/exports/<uuid:public_id>/download/",
+        privacy.export_download,
+        name="privacy_export_download",
+    ),
     path("companies/", companies.companies, name="companies"),
     path("companies/<int:pk>/", companies.company_detail, name="company"),
     path("tasks/", tasks.tasks, name="tasks"),

@@ -31,3 +31,8 @@ class FeedbackConfig(AppConfig):
         hooks.demo_seeders.register(ticket_services.tickets_demo_seed)
         hooks.contact_page_panels.register(ticket_views.contact_panel)
         TIMELINE_KINDS.update(ticket_selectors.TICKET_TIMELINE_KINDS)
+
+        from feedback import privacy
+
+        privacy.register_sources()  # personal-data export and erasure (crm.privacy)
+        hooks.retention_purgers.register(privacy.retention_purge)

@@ -20,3 +20,7 @@ class LoyaltyConfig(AppConfig):
         hooks.demo_seeders.register(receivers.on_demo_seed)
         hooks.contact_page_panels.register(panels.contact_panel)
         TIMELINE_KINDS.update(timeline.LOYALTY_TIMELINE_KINDS)
+
+        from loyalty.privacy import register_sources
+
+        register_sources()  # personal-data export and erasure (crm.privacy)

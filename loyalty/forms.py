@@ -21,6 +21,7 @@ CONSENT_LABELS: dict[str, Any] = {
     Consent.Purpose.MARKETING_EMAIL: _("Offers and news by email"),
     Consent.Purpose.SMS: _("Offers and news by text message (SMS)"),
     Consent.Purpose.SURVEYS: _("Short surveys about your experience"),
+    Consent.Purpose.PROFILING: _("Personalised offers based on what you buy"),
 }
 # Where a service names a consent (``consents.sms``), the form has ``consent_sms``.
 CONSENT_ALIASES = {f"consents.{p}": f"consent_{p}" for p in Consent.Purpose.values}
@@ -107,6 +108,7 @@ class PreferencesForm(forms.Form):
     consent_marketing_email = _consent_field(Consent.Purpose.MARKETING_EMAIL)
     consent_sms = _consent_field(Consent.Purpose.SMS)
     consent_surveys = _consent_field(Consent.Purpose.SURVEYS)
+    consent_profiling = _consent_field(Consent.Purpose.PROFILING)
 
     def __init__(self, *args: Any, contact: Contact, **kwargs: Any) -> None:
         current = {c.purpose: c.granted for c in contact.consents.all()}

@@ -17,6 +17,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from crm import selectors, services
+from crm.api.audit import (
+    ConsentChangeInputSerializer,
+    ConsentEventSerializer,
+    ConsentHistoryPageSerializer,
+    ConsentStateSerializer,
+    NewestEventFirstPagination,
+)
 from crm.api.pagination import (
     ContactCursorPagination,
     DueFirstPagination,
@@ -25,6 +32,8 @@ from crm.api.pagination import (
 from crm.models import Company, Consent, Contact, Interaction, Segment, Task, User
 from crm.permissions import IsManager, IsStaffMember
 from crm.roles import STAFF_ROLES, role_of
+from crm.selectors_audit import consent_history
+from crm.services.audit_events import contact_view_record
 from crm.timeline import TIMELINE_KINDS, contact_timeline
 
 FILTER_PARAMETERS = [
@@ -66,7 +75,13 @@ def _params(request: Request) -> dict[str, list[str]]:
 def _staff(pk: Any, field: str) -> User | None:
     if pk in (None, ""):
         return None
-    user = User.objects.filter(pk=pk, is_active=True, is_staff=True).first()
+    # A query parameter may be any text: a non-number is just no such user (400, not 500).
+    numeric = str(pk).isdigit()
+    user = (
+        User.objects.filter(pk=pk, is_active=True, is_staff=True).first()
+        if numeric
+        else None
+    )
     if user is None:
         raise DRFValidationError({field: [_("No active staff user with this id.")]})
     return user
@@ -95,7 +110,7 @@ class ContactOutputSerializer(serializers.ModelSerializer):
     name = serializers.CharField(source="display_name", read_only=True)
     phone = serializers.SerializerMethodField()
     company_name = serializers.CharField(
-        source="company.name", read_only=True, default=None
+        source="company.name", read_only=True, default=None, allow_null=True
     )
     country = serializers.SerializerMethodField()
     timezone = serializers.SerializerMethodField()
@@ -249,7 +264,57 @@ class ContactViewSet(viewsets.GenericViewSet):
         )
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(ContactOutputSerializer(self.get_object()).data)
+        contact = self.get_object()
+        contact_view_record(request=request._request, contact_id=contact.pk)
+        return Response(ContactOutputSerializer(contact).data)
+
+    @extend_schema(
+        methods=["GET"],
+        parameters=[OpenApiParameter("cursor", str)],
+        responses=ConsentHistoryPageSerializer,
+        description="The contact's consent ledger, newest change first.",
+    )
+    @extend_schema(
+        methods=["POST"],
+        request=ConsentChangeInputSerializer,
+        responses={201: ConsentStateSerializer, 200: ConsentStateSerializer},
+        description="Record a consent answer (201), or 200 when it was already so.",
+    )
+    @action(detail=True, methods=["get", "post"])
+    def consents(self, request: Request, pk: str) -> Response:
+        """GET: every change of the contact's consent; POST: record a new answer."""
+        contact = self.get_object()
+        if request.method == "GET":
+            paginator = NewestEventFirstPagination()
+            page = paginator.paginate_queryset(
+                consent_history(contact_id=contact.pk), request, view=self
+            )
+            return paginator.get_paginated_response(
+                ConsentEventSerializer(page, many=True).data
+            )
+        data = ConsentChangeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        purpose = data.validated_data["purpose"]
+        changed = services.consents_set(
+            contact=contact,
+            consents={purpose: data.validated_data["granted"]},
+            source=data.validated_data["source"],
+            actor=_actor(request),
+            ip_address=request.META.get("REMOTE_ADDR"),
+            wording_version=data.validated_data.get("wording_version"),
+        )
+        row = Consent.objects.get(contact=contact, purpose=purpose)
+        return Response(
+            {
+                "purpose": row.purpose,
+                "granted": row.granted,
+                "source": row.source,
+                "wording_version": row.wording_version,
+                "changed_at": row.changed_at,
+                "changed": bool(changed),
+            },
+            status=status.HTTP_201_CREATED if changed else status.HTTP_200_OK,
+        )
 
     @extend_schema(
         request=ContactInputSerializer, responses={201: ContactOutputSerializer}

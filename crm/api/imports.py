@@ -30,6 +30,7 @@ from crm.api.pagination import NewestFirstPagination
 from crm.importing import ENCODING_CHOICES
 from crm.models import Contact, ImportJob, ImportRejection, User
 from crm.permissions import IsManager
+from crm.services.audit_events import export_record
 
 UUID_PATTERN = "[0-9a-fA-F-]{36}"
 
@@ -296,6 +297,12 @@ class ContactExportViewSet(JSONErrorsMixin, viewsets.GenericViewSet):
     )
     def list(self, request: Request) -> StreamingHttpResponse:
         queryset = self.get_queryset()
+        export_record(
+            request=request._request,
+            what="crm.contact",
+            file_format=request.accepted_renderer.format or "csv",
+            filters=dict(request.query_params.lists()),
+        )
         if request.accepted_renderer.format == "vcard":
             return _stream(
                 services.contacts_export_vcard(queryset=queryset),

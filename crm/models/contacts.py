@@ -259,6 +259,8 @@ class Contact(TimeStampedModel):
 
     @property
     def display_name(self) -> str:
+        if self.erased_at is not None:
+            return str(_("Erased contact #%(id)s") % {"id": self.pk})
         return (
             person_name(
                 given_name=self.given_name,

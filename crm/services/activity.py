@@ -37,6 +37,9 @@ def interaction_log(
     duration_seconds: int | None = None,
 ) -> Interaction:
     """Record a call, email, meeting, chat, SMS, note or social exchange on the contact's timeline."""
+    from crm.services.privacy import contact_refuse_if_erased
+
+    contact_refuse_if_erased(contact)
     interaction = Interaction(
         contact=contact,
         author=author,

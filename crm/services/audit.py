@@ -9,6 +9,7 @@ which ``audit_unseal`` answers ``None`` for every entry about that contact.
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar, Token
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -17,6 +18,21 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from crm.models import AuditEntry, ContactKey, User
+
+# The request being answered (set by crm.middleware.AuditMiddleware), so that services deep in a
+# call chain record the actor's address without every signature carrying the request.
+_current_request: ContextVar[HttpRequest | None] = ContextVar(
+    "audit_current_request", default=None
+)
+
+
+def audit_request_bind(request: HttpRequest | None) -> Token[HttpRequest | None]:
+    """Make ``request`` the one entries default to, until ``audit_request_unbind``."""
+    return _current_request.set(request)
+
+
+def audit_request_unbind(token: Token[HttpRequest | None]) -> None:
+    _current_request.reset(token)
 
 
 def request_ip(request: HttpRequest | None) -> str | None:
@@ -54,10 +70,14 @@ def audit_record(
     """Append one entry. ``sealed`` needs ``contact_id``: it is encrypted with that contact's key.
 
     A staff actor is named by email; a customer actor only by id (their email would be their
-    personal data in clear), so put what identifies them in ``sealed``.
+    personal data in clear), so put what identifies them in ``sealed``. Likewise the address of
+    anyone but staff acting on a contact (the customer, an unsubscribe link, a sign-in attempt
+    with their email) is sealed with the contact's values rather than kept in clear.
     """
     if sealed and contact_id is None:
         raise ValueError("sealed values need the contact they belong to")
+    if request is None:
+        request = _current_request.get()
     if actor is None and request is not None:
         actor = getattr(request, "user", None)
     actor_id, actor_label = None, ""
@@ -65,6 +85,9 @@ def audit_record(
         actor_id = actor.pk
         if getattr(actor, "is_staff", False):
             actor_label = actor.email
+    ip_address = request_ip(request)
+    if ip_address and contact_id is not None and not actor_label:
+        sealed, ip_address = {**(sealed or {}), "ip_address": ip_address}, None
     token = None
     if sealed:
         fernet = _contact_fernet(contact_id, create=True)  # type: ignore[arg-type]
@@ -75,7 +98,7 @@ def audit_record(
         action=action,
         actor_id=actor_id,
         actor_label=actor_label,
-        ip_address=request_ip(request),
+        ip_address=ip_address,
         path=(
             path if path is not None else (request.path if request is not None else "")
         )[:500],

@@ -16,7 +16,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_countries import countries
 
-from crm.models import Company, Consent, Contact, Tag, User
+from crm.models import AuditEntry, Company, Consent, ConsentEvent, Contact, Tag, User
+from crm.services.audit import audit_record
 
 # Fields a caller may set directly on a contact (the rest are derived or have their own service).
 CONTACT_FIELDS = (
@@ -273,7 +274,10 @@ def contact_update(
     **fields: Any,
 ) -> Contact:
     """Change some fields of a contact; on any error nothing is changed."""
+    from crm.services.privacy import contact_refuse_if_erased
+
     contact = Contact.objects.select_for_update().get(pk=contact.pk)
+    contact_refuse_if_erased(contact)
     tags = _apply(contact, fields)
     contact = _save(contact, tags)
     if consents:
@@ -333,8 +337,13 @@ def consents_set(
     source: str,
     actor: User | None = None,
     ip_address: str | None = None,
+    wording_version: str | None = None,
 ) -> list[Consent]:
-    """Record the current yes/no per purpose, with who changed it, when and from where."""
+    """Record the current yes/no per purpose, with who changed it, when and from where.
+
+    Every actual change also lands in the consent ledger (``ConsentEvent``, with the version of
+    the wording agreed to) and in the audit log, its values sealed under the contact's key.
+    """
     purposes = dict(Consent.Purpose.choices)
     errors = {
         f"consents.{purpose}": _("Unknown consent purpose. Use one of: %(choices)s.")
@@ -353,8 +362,11 @@ def consents_set(
         raise ValidationError(errors)
     if source not in dict(Consent.Source.choices):
         raise ValidationError({"source": _("Unknown consent source.")})
+    if wording_version is None:
+        wording_version = settings.CONSENT_WORDING_VERSION
     now = timezone.now()
     changed = []
+    before: dict[str, bool | None] = {}
     with transaction.atomic():
         current = {
             c.purpose: c
@@ -364,13 +376,63 @@ def consents_set(
             row = current.get(purpose)
             if row is not None and row.granted == granted:
                 continue  # unchanged: keep who set it and when
+            before[purpose] = None if row is None else row.granted
             row = row or Consent(contact=contact, purpose=purpose)
             row.granted, row.source, row.changed_at = granted, source, now
             row.changed_by = actor if actor and actor.is_authenticated else None
             row.ip_address = ip_address
+            row.wording_version = wording_version
             row.save()
             changed.append(row)
+        if changed:
+            _consent_changes_record(
+                contact=contact,
+                changed=changed,
+                before=before,
+                actor=actor if actor and actor.is_authenticated else None,
+            )
     return changed
+
+
+def _consent_changes_record(
+    *,
+    contact: Contact,
+    changed: list[Consent],
+    before: dict[str, bool | None],
+    actor: User | None,
+) -> None:
+    """Append the changes to the consent ledger and one sealed entry to the audit log."""
+    ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                contact=contact,
+                purpose=row.purpose,
+                granted=row.granted,
+                source=row.source,
+                wording_version=row.wording_version,
+                at=row.changed_at,
+                actor=row.changed_by,
+                ip_address=row.ip_address,
+            )
+            for row in changed
+        ]
+    )
+    first = changed[0]
+    audit_record(
+        action=AuditEntry.Action.CONSENT_CHANGED,
+        actor=actor,
+        object_type="crm.contact",
+        object_id=contact.pk,
+        contact_id=contact.pk,
+        changes={"source": first.source, "wording_version": first.wording_version},
+        sealed={
+            "consents": {
+                row.purpose: {"before": before.get(row.purpose), "after": row.granted}
+                for row in changed
+            },
+            "ip_address": first.ip_address,
+        },
+    )
 
 
 @transaction.atomic

@@ -38,7 +38,8 @@ from crm.importing import (
     validate_mapping,
 )
 from crm.importing.files import VCARD_COLUMNS
-from crm.models import Consent, Contact, ImportJob, ImportRejection, User
+from crm.models import AuditEntry, Consent, Contact, ImportJob, ImportRejection, User
+from crm.services.audit import audit_record
 from crm.services.contacts import (
     company_get_or_create_by_name,
     contact_create,
@@ -157,6 +158,17 @@ def import_job_start(*, job: ImportJob) -> ImportJob:
         raise ValidationError(_("This import has already started."))
     validate_mapping(job.mapping, list(job.mapping))
     _queue(job.pk)
+    audit_record(
+        action=AuditEntry.Action.IMPORT,
+        actor=job.created_by,
+        object_type="crm.importjob",
+        object_id=job.pk,
+        changes={
+            "file": job.original_name,
+            "format": job.format,
+            "rows": job.total_rows,
+        },
+    )
     return job
 
 

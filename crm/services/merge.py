@@ -10,7 +10,18 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import hooks
-from crm.models import Consent, Contact, ContactMerge, Interaction, Purchase, Task, User
+from crm.models import (
+    AuditEntry,
+    Consent,
+    ConsentEvent,
+    Contact,
+    ContactMerge,
+    Interaction,
+    Purchase,
+    Task,
+    User,
+)
+from crm.services.audit import audit_record
 
 # Profile fields the survivor takes from the merged contact when its own are empty.
 FILL_FIELDS = (
@@ -87,6 +98,10 @@ def contact_merge(*, survivor: Contact, merged: Contact, actor: User) -> Contact
             consent.delete()  # the survivor's own answer stands
         else:
             Consent.objects.filter(pk=consent.pk).update(contact=survivor)
+            # The answer moves with the history that led to it.
+            ConsentEvent.objects.filter(contact=merged, purpose=consent.purpose).update(
+                contact=survivor
+            )
     for function in hooks.contact_merged:
         function(survivor_id=survivor.pk, merged_id=merged.pk)
 
@@ -128,6 +143,15 @@ def contact_merge(*, survivor: Contact, merged: Contact, actor: User) -> Contact
         snapshot=snapshot,
         merged_by=actor,
         merged_at=timezone.now(),
+    )
+    audit_record(
+        action=AuditEntry.Action.MERGE,
+        actor=actor,
+        object_type="crm.contact",
+        object_id=survivor.pk,
+        contact_id=survivor.pk,
+        changes={"merged_contact_id": merged.pk},
+        sealed={"merged": snapshot},
     )
     merged.delete()
     return record

@@ -36,9 +36,12 @@ from crm.models import Contact
 from crm.pagination import KeysetPage, keyset_paginate
 from crm.permissions import AuthenticatedRequest, manager_required, staff_required
 from crm.roles import MANAGER_ROLES, role_of
+from crm.selectors_audit import consent_history
+from crm.services.audit_events import contact_view_record
 from crm.timeline import TIMELINE_KINDS, TimelineEntry, contact_timeline
 
 TIMELINE_PAGE = 20
+CONSENT_HISTORY_PAGE = 50
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -333,11 +336,15 @@ def _panels(request: AuthenticatedRequest, contact: Contact) -> list[dict[str, A
 def contact_detail(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     """Profile, timeline, and inline forms to log an interaction, a purchase or a task."""
     contact = _contact(request, pk)
+    contact_view_record(request=request, contact_id=contact.pk)
     return render(
         request,
         "crm/contacts/detail.html",
         {
             "contact": contact,
+            "consent_history": consent_history(contact_id=contact.pk)[
+                :CONSENT_HISTORY_PAGE
+            ],
             "is_manager": _is_manager(request),
             "panels": _panels(request, contact),
             **_timeline_context(request, contact),

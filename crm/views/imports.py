@@ -23,6 +23,7 @@ from crm import selectors, services
 from crm.importing import ENCODING_CHOICES, FIELDS
 from crm.models import Contact, ImportJob
 from crm.permissions import AuthenticatedRequest, manager_required
+from crm.services.audit_events import export_record
 
 PREVIEW_ROWS = 10
 
@@ -236,6 +237,12 @@ def _export(request: AuthenticatedRequest, kind: str) -> HttpResponse:
         messages.error(request, " ".join(exc.messages))
         return redirect("crm:contacts")
     stamp = f"{timezone.localdate():%Y%m%d}"
+    export_record(
+        request=request,
+        what="crm.contact",
+        file_format=kind,
+        filters=dict(request.GET.lists()),
+    )
     if kind == "vcard":
         return _download(
             services.contacts_export_vcard(queryset=queryset),

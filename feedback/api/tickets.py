@@ -46,7 +46,13 @@ def _actor(request: Request) -> User:
 def _staff(pk: Any, field: str) -> User | None:
     if pk in (None, ""):
         return None
-    user = User.objects.filter(pk=pk, is_active=True, is_staff=True).first()
+    # A query parameter may be any text: a non-number is just no such user (400, not 500).
+    numeric = str(pk).isdigit()
+    user = (
+        User.objects.filter(pk=pk, is_active=True, is_staff=True).first()
+        if numeric
+        else None
+    )
     if user is None:
         raise DRFValidationError({field: [_("No active staff user with this id.")]})
     return user

@@ -21,6 +21,9 @@ def review_submit(
     language: str = "",
 ) -> Review:
     """A customer's review, pending moderation; published only if they consented."""
+    from crm.services.privacy import contact_refuse_if_erased
+
+    contact_refuse_if_erased(contact)
     review = Review(
         contact=contact,
         rating=rating,

@@ -88,6 +88,9 @@ def ticket_open(
     now: dt.datetime | None = None,
 ) -> Ticket:
     """Open a ticket and set its first-response and resolution deadlines from the SLA targets."""
+    from crm.services.privacy import contact_refuse_if_erased
+
+    contact_refuse_if_erased(contact)
     _check_staff(assignee, "assignee")
     if priority not in Ticket.Priority.values:
         raise ValidationError({"priority": _("Choose a valid priority.")})

@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from crm.models import Contact, Segment, User
 from crm.permissions import manager_required, staff_required
 from crm.roles import MANAGER_ROLES, role_of
+from crm.services.audit_events import export_record
 from feedback import services
 from feedback.models import Question, Review, Survey
 from feedback.selectors import surveys as selectors
@@ -387,6 +388,9 @@ def survey_send(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def survey_export(request: HttpRequest, pk: int) -> HttpResponse:
     survey = get_object_or_404(Survey, pk=pk)
+    export_record(
+        request=request, what="feedback.response", filters={"survey": survey.pk}
+    )
     response: Any = StreamingHttpResponse(
         selectors.survey_export_csv(survey=survey),
         content_type="text/csv; charset=utf-8",

@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.models import Contact, User
+from crm.models import AuditEntry, Contact, User
 from crm.roles import MANAGER_ROLES, role_of
+from crm.services.audit import audit_record
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
 from loyalty.services.ledger import lock_account, post_entry, random_code
 from loyalty.services.tiers import change_tier, tier_for_value
@@ -104,7 +105,7 @@ def points_adjust(
     if not reason:
         raise ValidationError({"reason": _("Say why the points are adjusted.")})
     locked = lock_account(account.pk)
-    entry, _created = post_entry(
+    entry, created = post_entry(
         account=locked,
         kind=PointsEntry.Kind.ADJUST,
         points=points,
@@ -115,6 +116,16 @@ def points_adjust(
         reason=reason,
         actor=actor,
     )
+    if created:  # a retried key changes nothing, so it records nothing
+        audit_record(
+            action=AuditEntry.Action.LEDGER_ADJUSTMENT,
+            actor=actor,
+            object_type="loyalty.pointsentry",
+            object_id=entry.pk,
+            contact_id=locked.contact_id,
+            changes={"account_id": locked.pk, "points": points},
+            sealed={"reason": reason},
+        )
     return entry
 
 

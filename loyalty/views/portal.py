@@ -29,6 +29,7 @@ from crm.models import Consent, Contact
 from crm.pagination import keyset_paginate
 from crm.permissions import AuthenticatedRequest
 from crm.roles import Role, role_of
+from crm.selectors_audit import consent_history
 from crm.services import contact_update, user_set_language
 from loyalty.forms import (
     CONSENT_ALIASES,
@@ -393,7 +394,11 @@ def portal_preferences(request: AuthenticatedRequest, contact: Contact) -> HttpR
         return render(
             request,
             "loyalty/portal/preferences.html",
-            {"form": form, "nav": "preferences"},
+            {
+                "form": form,
+                "nav": "preferences",
+                "consent_history": consent_history(contact_id=contact.pk)[:50],
+            },
         )
     form = PreferencesForm(request.POST, contact=contact)
     if form.is_valid():
@@ -418,7 +423,11 @@ def portal_preferences(request: AuthenticatedRequest, contact: Contact) -> HttpR
     return render(
         request,
         "loyalty/portal/preferences.html",
-        {"form": form, "nav": "preferences"},
+        {
+            "form": form,
+            "nav": "preferences",
+            "consent_history": consent_history(contact_id=contact.pk)[:50],
+        },
         status=400,
     )
 

@@ -65,7 +65,12 @@ def test_create_returns_the_full_record(as_agent, agent):
     assert body["tags"] == ["vip"]
     assert body["owner"] == agent.pk
     assert body["source"] == "api"
-    assert body["consents"] == {"marketing_email": True, "sms": False, "surveys": False}
+    assert body["consents"] == {
+        "marketing_email": True,
+        "sms": False,
+        "surveys": False,
+        "profiling": False,
+    }
     consent = Contact.objects.get(pk=body["id"]).consents.get()
     assert (consent.source, consent.changed_by) == ("api", agent)
 
@@ -183,7 +188,8 @@ def test_contact_detail_is_a_fixed_number_of_queries(
         consents={"sms": True},
         company=CompanyFactory(),
     )
-    with django_assert_num_queries(4):  # role, contact, tags, consents
+    # role, contact, tags, consents, the audit entry for the view
+    with django_assert_num_queries(5):
         response = as_agent.get(f"{URL}{contact.pk}/")
     assert response.json()["consents"]["sms"] is True
 
@@ -412,3 +418,25 @@ def test_pages_never_repeat_or_skip_even_with_a_thousand_namesakes(as_agent):
         url = body["next"]
     assert len(seen) == 1060
     assert len(set(seen)) == 1060
+
+
+# --- Found by the API fuzzer (tests/test_api_fuzz.py) ---------------------------------------
+
+
+def test_a_non_numeric_task_assignee_filter_is_a_400_naming_it(as_agent):
+    response = as_agent.get("/api/v1/tasks/", {"assignee": "q\rÇ", "state": "done"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["assignee"]
+
+
+def test_a_contact_without_company_has_a_null_company_name_the_schema_allows(
+    as_agent,
+):
+    make(given_name="Solo", email="solo@example.com")
+    listed = as_agent.get("/api/v1/contacts/").json()["results"]
+    assert [c["company_name"] for c in listed] == [None]
+    schema = as_agent.get("/api/schema/", {"format": "json"}).json()
+    field = schema["components"]["schemas"]["ContactOutput"]["properties"][
+        "company_name"
+    ]
+    assert field.get("nullable") is True

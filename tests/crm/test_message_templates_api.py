@@ -175,3 +175,21 @@ def test_list_and_detail_have_fixed_query_counts(
         assert api_client.get(URL).status_code == 200
     with django_assert_num_queries(1):
         assert api_client.get(f"{URL}{birthday.pk}/").status_code == 200
+
+
+def test_send_times_are_described_as_a_wall_clock_pattern_not_an_offset_time(
+    api_client, agent
+):
+    """Found by the API fuzzer: "09:00:00" broke the schema's `format: time` (which needs an
+    offset); the schema now gives the pattern the API really answers with."""
+    import re
+
+    message_template_list()  # the shipped templates, whatever the test database holds
+    api_client.force_authenticate(agent)
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    field = schema["components"]["schemas"]["MessageTemplateOutput"]["properties"][
+        "send_time"
+    ]
+    assert "format" not in field
+    sent = api_client.get("/api/v1/outreach/templates/").json()["results"][0]
+    assert re.fullmatch(field["pattern"], sent["send_time"])

@@ -35,15 +35,45 @@ def browser():
         browser.close()
 
 
+# Reports every Content-Security-Policy violation of every page the journey opens.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__rapportCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} ` +
+    `at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`
+  );
+});
+"""
+
+
+def csp_errors(page) -> list[str]:
+    """The CSP violations seen so far: the events, and Chromium's console reports of them."""
+    console = [
+        text
+        for text in page.console_messages
+        if "Content Security Policy" in text or "Content-Security-Policy" in text
+    ]
+    return [*page.csp_violations, *console]
+
+
 @pytest.fixture
 def page(browser, live_server):
+    """A fresh browser page; the test fails if any page it opened broke the CSP."""
     context = browser.new_context(base_url=live_server.url, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(15_000)
     page.console_messages = []
+    page.csp_violations = []
     page.on("console", lambda message: page.console_messages.append(message.text))
+    context.expose_function(
+        "__rapportCspViolation", lambda text: page.csp_violations.append(text)
+    )
+    context.add_init_script(CSP_LISTENER)
     yield page
+    errors = csp_errors(page)
     context.close()
+    if errors:
+        pytest.fail("Content-Security-Policy violations:\n" + "\n".join(errors))
 
 
 def sign_in(page, path, email, password):

@@ -126,3 +126,11 @@ def test_the_thread_is_a_fixed_number_of_queries(
     with django_assert_num_queries(2):  # the ticket + the thread with authors
         response = api_client.get(reverse("api:ticket-messages", args=[ticket.pk]))
     assert len(response.json()) == 10
+
+
+def test_a_non_numeric_assignee_filter_is_a_400_naming_it(api_client, agent):
+    """Found by the API fuzzer (tests/test_api_fuzz.py): it was a 500."""
+    api_client.force_authenticate(agent)
+    response = api_client.get(reverse("api:ticket-list"), {"assignee": "\x7f¼"})
+    assert response.status_code == 400
+    assert list(response.json()) == ["assignee"]
