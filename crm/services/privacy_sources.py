@@ -24,6 +24,7 @@ from crm.models import (
     Contact,
     ContactMerge,
     DataExport,
+    IdempotencyRecord,
     ImportJob,
     ImportRejection,
     Interaction,
@@ -81,9 +82,24 @@ def profile_export(contact_id: int) -> list[Row]:
     ]
 
 
+def _api_replays(contact_id: int) -> Any:
+    """Stored API answers (Idempotency-Key replays) that name the contact or hold their email
+    or phone: a contact created or a purchase recorded through the API within the last day."""
+    match = Q(body_text__regex=rf'"contact(_id)?": {contact_id}[,}}]')
+    for needle in _identifiers(contact_id):
+        match |= Q(body_text__icontains=needle)
+    return IdempotencyRecord.objects.annotate(
+        body_text=Cast("body", output_field=TextField())
+    ).filter(match)
+
+
 def profile_erase(contact_id: int) -> int:
     contact = Contact.objects.get(pk=contact_id)
     contact.tags.clear()
+    # Forget replays that would hand the erased values back; a retried write is refused anyway.
+    IdempotencyRecord.objects.filter(
+        pk__in=list(_api_replays(contact_id).values_list("pk", flat=True))
+    ).delete()
     return Contact.objects.filter(pk=contact_id).update(
         given_name="",
         family_name="",

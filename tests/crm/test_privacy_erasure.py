@@ -268,3 +268,44 @@ def test_an_old_or_forged_confirmation_link_erases_nothing(
     contact.refresh_from_db()
     assert contact.erased_at is None
     assert Contact.objects.filter(pk=contact.pk, erased_at__isnull=True).exists()
+
+
+@pytest.mark.django_db
+def test_erasure_forgets_stored_api_replays_that_name_the_contact(api_client, manager):
+    """An Idempotency-Key replay holds the API's answer: the contact's email or id in clear."""
+    from crm.models import IdempotencyRecord
+
+    api_client.force_authenticate(manager)
+    contact = ContactFactory(email="replay.x7@example.org")
+    bought = api_client.post(
+        "/api/v1/purchases/",
+        {
+            "contact": contact.pk,
+            "amount": "10.00",
+            "currency": "USD",
+            "occurred_at": "2026-01-05T10:00:00Z",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="purchase-1",
+    )
+    assert bought.status_code == 201, bought.content
+    other = ContactFactory()
+    kept = api_client.post(
+        "/api/v1/purchases/",
+        {
+            "contact": other.pk,
+            "amount": "12.00",
+            "currency": "USD",
+            "occurred_at": "2026-01-05T10:00:00Z",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="purchase-2",
+    )
+    assert kept.status_code == 201, kept.content
+    assert IdempotencyRecord.objects.count() == 2
+
+    contact_erase(contact=contact, actor=manager, reason="Asked", via="staff")
+
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [
+        "purchase-2"
+    ]
