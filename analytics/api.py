@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import selectors
+from analytics.forms import owner_id, staff_users
 from analytics.metrics import Filters
 from analytics.periods import Period
 from analytics.services import segment_members_ensure
@@ -38,6 +39,22 @@ class PeriodQuerySerializer(serializers.Serializer):
     language = serializers.ChoiceField(
         choices=settings.LANGUAGES, required=False, label=_("language")
     )
+    owner = serializers.CharField(
+        required=False,
+        label=_("owner"),
+        help_text=_(
+            '"me" for the contacts you own, or the id of a staff user for theirs.'
+        ),
+    )
+
+    def validate_owner(self, value: str) -> str:
+        if value == "me" or (
+            value.isdigit() and staff_users().filter(pk=int(value)).exists()
+        ):
+            return value
+        raise serializers.ValidationError(
+            _('Give "me" or the id of an active staff user.')
+        )
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         if attrs["end"] < attrs["start"]:
@@ -52,6 +69,7 @@ class PeriodQuerySerializer(serializers.Serializer):
 
 
 def _parse(request: Request) -> tuple[Period, Filters]:
+    """The period and filters of the query string (``owner=me`` is the caller)."""
     query = PeriodQuerySerializer(data=request.query_params)
     query.is_valid(raise_exception=True)
     data = query.validated_data
@@ -62,6 +80,7 @@ def _parse(request: Request) -> tuple[Period, Filters]:
         segment_id=segment.pk if segment else None,
         country=data.get("country", "").upper(),
         language=data.get("language", ""),
+        owner_id=owner_id(data.get("owner", ""), cast(User, request.user)),
     )
 
 
@@ -134,14 +153,18 @@ class MetricsView(APIView):
     )
     def get(self, request: Request) -> Response:
         period, filters = _parse(request)
+        refreshed = selectors.refreshed_at()
         metrics = selectors.period_metrics(
-            user=cast(User, request.user), period=period, filters=filters
+            user=cast(User, request.user),
+            period=period,
+            filters=filters,
+            refreshed=refreshed,
         )
         data = {
             "period": _period(period),
             "filters": filters.as_dict(),
             "base_currency": settings.BASE_CURRENCY,
-            "refreshed_at": selectors.refreshed_at(),
+            "refreshed_at": refreshed,
             "metrics": {key: metric.as_api() for key, metric in metrics.items()},
         }
         return Response(MetricsOutputSerializer(data).data)

@@ -3,18 +3,42 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
 from analytics.metrics import Filters
 from analytics.periods import DEFAULT_PRESET, PRESETS, Period, preset_period, today
-from crm.models import Segment
+from crm.models import Segment, User
 
 MAX_DAYS = 3 * 366 + 1
+
+
+def staff_users() -> QuerySet[User]:
+    return User.objects.filter(is_staff=True, is_active=True).order_by(
+        "given_name", "family_name", "email"
+    )
+
+
+def owner_choices() -> list[tuple[str, str]]:
+    """Everyone's contacts, my own book, or the book of any active staff user."""
+    return [
+        ("", str(_("All owners"))),
+        ("me", str(_("Me"))),
+        *((str(user.pk), user.display_name) for user in staff_users()),
+    ]
+
+
+def owner_id(value: str, user: User | None) -> int | None:
+    """The owner a filter value names: "me" is the signed-in user, digits a user id."""
+    if value == "me":
+        return user.pk if user is not None else None
+    return int(value) if value.isdigit() else None
 
 
 class DashboardFilterForm(forms.Form):
@@ -37,9 +61,16 @@ class DashboardFilterForm(forms.Form):
     )
     country = forms.ChoiceField(label=_("Country"), required=False)
     language = forms.ChoiceField(label=_("Language"), required=False)
+    # Choices are read only when the field is rendered or a value is chosen.
+    owner = forms.ChoiceField(label=_("Owner"), required=False, choices=owner_choices)
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, user: User | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.user = user
+        # One query for the owner list per form, however often it is iterated.
+        cast(forms.ChoiceField, self.fields["owner"]).choices = functools.cache(
+            owner_choices
+        )
         cast(forms.ChoiceField, self.fields["country"]).choices = [
             ("", _("All countries")),
             *list(countries),
@@ -86,6 +117,7 @@ class DashboardFilterForm(forms.Form):
             segment_id=segment.pk if segment else None,
             country=data.get("country") or "",
             language=data.get("language") or "",
+            owner_id=owner_id(data.get("owner") or "", self.user),
         )
 
 

@@ -24,6 +24,7 @@ class ContactDay(models.Model):
     day = models.DateField(_("day"))
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
+    owner_id = models.BigIntegerField(_("owner"), null=True, blank=True)
     orders = models.IntegerField(_("orders"), default=0, db_default=0)
     revenue = models.DecimalField(_("revenue"), default=0, db_default=0, **MONEY)
     nps_promoters = models.IntegerField(default=0, db_default=0)
@@ -54,6 +55,7 @@ class ContactDay(models.Model):
             models.Index(fields=["day"], name="analytics_contactday_day"),
             models.Index(fields=["country", "day"], name="analytics_cday_country"),
             models.Index(fields=["language", "day"], name="analytics_cday_language"),
+            models.Index(fields=["owner_id", "day"], name="analytics_cday_owner"),
             # The points liability sums every loyalty movement up to a day: just those rows.
             models.Index(
                 fields=["day"],
@@ -73,6 +75,7 @@ class CustomerSpan(models.Model):
     contact_id = models.BigIntegerField(_("contact"), unique=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
+    owner_id = models.BigIntegerField(_("owner"), null=True, blank=True)
     start_day = models.DateField(_("customer since"))
     end_day = models.DateField(_("churned"), null=True, blank=True)
 
@@ -96,6 +99,7 @@ class TicketFact(models.Model):
     day = models.DateField(_("opened"))
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
+    owner_id = models.BigIntegerField(_("owner"), null=True, blank=True)
     first_response_minutes = models.IntegerField(null=True, blank=True)
     resolution_minutes = models.IntegerField(null=True, blank=True)
     breached = models.BooleanField(_("SLA breached"), default=False)
@@ -132,21 +136,51 @@ class SegmentMember(models.Model):
 
 
 class TierDay(models.Model):
-    """Loyalty members per tier as counted on ``day`` (a snapshot; tiers have no history)."""
+    """How many loyalty members entered (+) or left (-) a tier on ``day``, rebuilt from the
+    tier history (``loyalty.TierChange``). The distribution at the end of a day is the sum of
+    every row up to that day; a member with no recorded change counts in their current tier
+    from the day their account was created."""
 
     day = models.DateField(_("day"))
     tier_id = models.BigIntegerField(_("tier"), null=True, blank=True)
     country = models.CharField(_("country"), max_length=2, blank=True)
     language = models.CharField(_("language"), max_length=10, blank=True)
+    owner_id = models.BigIntegerField(_("owner"), null=True, blank=True)
     members = models.IntegerField(_("members"))
 
     class Meta:
-        verbose_name = _("tier snapshot")
-        verbose_name_plural = _("tier snapshots")
+        verbose_name = _("tier change per day")
+        verbose_name_plural = _("tier changes per day")
         indexes = [models.Index(fields=["day"], name="analytics_tierday_day")]
 
     def __str__(self) -> str:
-        return f"{self.day} {self.tier_id}: {self.members}"
+        return f"{self.day} {self.tier_id}: {self.members:+d}"
+
+
+class CustomerPeriod(models.Model):
+    """The cohort matrix's view of a customer: the current customer period and, before it, a
+    period per day with purchases (each purchase keeps a contact a customer for the churn
+    window), so a reactivated customer stays in the cohort of the month they first became a
+    customer (``cohort_day``) and counts as retained in every month they were a customer."""
+
+    contact_id = models.BigIntegerField(_("contact"))
+    country = models.CharField(_("country"), max_length=2, blank=True)
+    language = models.CharField(_("language"), max_length=10, blank=True)
+    owner_id = models.BigIntegerField(_("owner"), null=True, blank=True)
+    cohort_day = models.DateField(_("first customer day"))
+    start_day = models.DateField(_("from"))
+    end_day = models.DateField(_("until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer period")
+        verbose_name_plural = _("customer periods")
+        indexes = [
+            models.Index(fields=["cohort_day"], name="analytics_period_cohort"),
+            models.Index(fields=["contact_id"], name="analytics_period_contact"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id}: {self.start_day}-{self.end_day or ''}"
 
 
 class RollupState(models.Model):

@@ -24,18 +24,19 @@ from analytics.metrics import (
     Filters,
     Metric,
     metrics_for,
-    rollup_inputs,
 )
+from analytics.metrics.cache import cached_cohorts, cached_rollup_inputs
 from analytics.metrics.cohorts import CohortRow, cohort_matrix
 from analytics.metrics.rollup import rollup_filter, span_counts
 from analytics.models import (
     ContactDay,
+    CustomerPeriod,
     CustomerSpan,
     RollupState,
     SegmentMember,
     TicketFact,
 )
-from analytics.periods import Period, months_ending
+from analytics.periods import DEFAULT_PRESET, Period, months_ending, preset_period
 from crm.currencies import quantize
 from crm.models import Contact, Segment, User
 from crm.roles import MANAGER_ROLES, role_of
@@ -69,11 +70,20 @@ class Dashboard:
 
 
 def period_metrics(
-    *, user: User, period: Period, filters: Filters
+    *,
+    user: User,
+    period: Period,
+    filters: Filters,
+    refreshed: dt.datetime | None = None,
 ) -> dict[str, Metric]:
-    """Every metric of ``period`` with the previous equal period's value, from the rollups."""
+    """Every metric of ``period`` with the previous equal period's value, from the rollups
+    (``refreshed``: the rollups' refresh time, when the caller has read it already)."""
     before = period.previous()
-    current, previous = rollup_inputs([period, before], filters)
+    current, previous = cached_rollup_inputs(
+        [period, before],
+        filters,
+        refreshed_at=refreshed if refreshed is not None else refreshed_at(),
+    )
     metrics = metrics_for(
         current,
         period.days,
@@ -115,9 +125,12 @@ def liability(points: int) -> Decimal | None:
 
 
 def dashboard(*, user: User, period: Period, filters: Filters) -> Dashboard:
-    metrics = period_metrics(user=user, period=period, filters=filters)
+    refreshed = refreshed_at()
+    metrics = period_metrics(
+        user=user, period=period, filters=filters, refreshed=refreshed
+    )
     months = months_ending(period.end, CHART_MONTHS)
-    series = rollup_inputs(months, filters, detail=False)
+    series = cached_rollup_inputs(months, filters, detail=False, refreshed_at=refreshed)
     monthly = [
         metrics_for(inputs, month.days)
         for inputs, month in zip(series, months, strict=True)
@@ -154,19 +167,43 @@ def dashboard(*, user: User, period: Period, filters: Filters) -> Dashboard:
         filters=filters,
         metrics=metrics,
         charts=charts,
-        cohorts=cohorts(period=period, filters=filters),
-        refreshed_at=refreshed_at(),
+        cohorts=cohorts(period=period, filters=filters, refreshed=refreshed),
+        refreshed_at=refreshed,
         liability=metrics["points_outstanding"].inputs["liability"],
     )
+
+
+def dashboard_cache_warm() -> None:
+    """Compute what the dashboard opens with (this month, unfiltered) into the cache, so
+    the first visitor after a refresh does not wait for it (the jobs call this after commit).
+    """
+    period = preset_period(DEFAULT_PRESET)
+    refreshed = refreshed_at()
+    filters = Filters()
+    cached_rollup_inputs([period, period.previous()], filters, refreshed_at=refreshed)
+    cached_rollup_inputs(
+        months_ending(period.end, CHART_MONTHS),
+        filters,
+        detail=False,
+        refreshed_at=refreshed,
+    )
+    cohorts(period=period, filters=filters, refreshed=refreshed)
 
 
 def _float(value: Decimal | int | None) -> float | None:
     return None if value is None else float(value)
 
 
-def cohorts(*, period: Period, filters: Filters) -> list[CohortRow]:
-    return cohort_matrix(
-        CustomerSpan.objects.filter(rollup_filter(filters)), end=period.end
+def cohorts(
+    *, period: Period, filters: Filters, refreshed: dt.datetime | None = None
+) -> list[CohortRow]:
+    return cached_cohorts(
+        filters,
+        end=period.end,
+        refreshed_at=refreshed if refreshed is not None else refreshed_at(),
+        compute=lambda: cohort_matrix(
+            CustomerPeriod.objects.filter(rollup_filter(filters)), end=period.end
+        ),
     )
 
 
@@ -210,6 +247,8 @@ def drilldown_contact_ids(
             contacts = contacts.filter(country=filters.country.upper())
         if filters.language:
             contacts = contacts.filter(language=filters.language)
+        if filters.owner_id is not None:
+            contacts = contacts.filter(owner_id=filters.owner_id)
         if filters.segment_id is not None:
             contacts = contacts.filter(pk__in=_segment_ids(filters.segment_id))
         return contacts.values("pk")
@@ -247,12 +286,14 @@ def drilldown_export_csv(
         "last_purchase_at",
         "churned_at",
     ]
+    erased = _("Erased contact")
     rows = (
         [
             c.pk,
-            c.given_name,
-            c.family_name,
-            c.email,
+            # An erased contact stays in the numbers, anonymous: no name, no address.
+            erased if c.erased_at else c.given_name,
+            "" if c.erased_at else c.family_name,
+            "" if c.erased_at else c.email,
             str(c.country),
             c.language,
             c.owner.email if c.owner else "",

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -20,6 +20,7 @@ from analytics.periods import DEFAULT_PRESET, today
 from analytics.services import followup_tasks_create, segment_members_ensure
 from analytics.services.rollups import company_tz
 from crm.permissions import AuthenticatedRequest, staff_required
+from crm.services.audit_events import export_record
 
 GROUPS = (
     ("customers", gettext_lazy("Customers")),
@@ -47,7 +48,9 @@ DEFAULT_TASK_TITLES = {
 
 
 def _filters(request: AuthenticatedRequest) -> DashboardFilterForm:
-    form = DashboardFilterForm(request.GET or None, initial={"period": DEFAULT_PRESET})
+    form = DashboardFilterForm(
+        request.GET or None, initial={"period": DEFAULT_PRESET}, user=request.user
+    )
     if form.is_valid() and (segment := form.cleaned_data.get("segment")):
         segment_members_ensure(segment=segment)  # a segment newer than the rollups
     return form
@@ -148,7 +151,10 @@ def drilldown(request: AuthenticatedRequest, kind: str) -> HttpResponse:
     )
 
 
-def _csv(lines: Iterator[str], filename: str) -> Any:
+def _csv(
+    lines: Iterator[str], filename: str, *, request: HttpRequest, what: str
+) -> Any:
+    export_record(request=request, what=what, filters=dict(request.GET.lists()))
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
@@ -163,7 +169,12 @@ def export_csv(request: AuthenticatedRequest, group: str) -> HttpResponse:
     lines = selectors.export_csv(
         user=request.user, group=group, period=period, filters=form.filters
     )
-    return _csv(lines, f"{group}-{period.start}-{period.end}.csv")
+    return _csv(
+        lines,
+        f"{group}-{period.start}-{period.end}.csv",
+        request=request,
+        what=f"analytics.{group}",
+    )
 
 
 @staff_required
@@ -175,7 +186,12 @@ def drilldown_csv(request: AuthenticatedRequest, kind: str) -> HttpResponse:
     lines = selectors.drilldown_export_csv(
         kind=kind, period=period, filters=form.filters
     )
-    return _csv(lines, f"{kind}-{period.start}-{period.end}.csv")
+    return _csv(
+        lines,
+        f"{kind}-{period.start}-{period.end}.csv",
+        request=request,
+        what=f"analytics.drilldown.{kind}",
+    )
 
 
 @staff_required
@@ -183,4 +199,6 @@ def cohorts_csv(request: AuthenticatedRequest) -> HttpResponse:
     form = _filters(request)
     period = form.chosen_period
     lines = selectors.cohorts_export_csv(period=period, filters=form.filters)
-    return _csv(lines, f"cohorts-{period.end}.csv")
+    return _csv(
+        lines, f"cohorts-{period.end}.csv", request=request, what="analytics.cohorts"
+    )

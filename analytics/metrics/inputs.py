@@ -10,17 +10,20 @@ from decimal import ROUND_HALF_UP, Decimal
 
 @dataclass(frozen=True)
 class Filters:
-    """Narrow the dashboard to a saved segment, a country (ISO 3166) and/or a language."""
+    """Narrow the dashboard to a saved segment, a country (ISO 3166), a language and/or the
+    contacts one staff user owns (their book)."""
 
     segment_id: int | None = None
     country: str = ""
     language: str = ""
+    owner_id: int | None = None
 
     def as_dict(self) -> dict[str, int | str | None]:
         return {
             "segment": self.segment_id,
             "country": self.country or None,
             "language": self.language or None,
+            "owner": self.owner_id,
         }
 
 

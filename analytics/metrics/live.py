@@ -7,23 +7,27 @@ The dashboard never calls this per request; it is the reference the rollups must
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
+from analytics.metrics.cohorts import CohortRow, cohort_matrix_from_periods
 from analytics.metrics.inputs import Filters, PeriodInputs, median
 from analytics.periods import Period
 from analytics.services.rollups import (
     CREDIT_KINDS,
+    company_tz,
     customers_with_span,
 )
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
 from crm.selectors import contact_filter
 from feedback.models import Response, Survey, Ticket
 from feedback.models.tickets import ticket_breached_q
-from loyalty.models import LoyaltyAccount, PointsEntry
+from loyalty.models import LoyaltyAccount, PointsEntry, TierChange
 
 
 def live_contacts(filters: Filters) -> QuerySet[Contact]:
@@ -35,6 +39,8 @@ def live_contacts(filters: Filters) -> QuerySet[Contact]:
         contacts = contacts.filter(country=filters.country.upper())
     if filters.language:
         contacts = contacts.filter(language=filters.language)
+    if filters.owner_id is not None:
+        contacts = contacts.filter(owner_id=filters.owner_id)
     return contacts
 
 
@@ -135,16 +141,76 @@ def live_inputs(period: Period, filters: Filters, *, now: dt.datetime) -> Period
     inputs.first_response_median, inputs.first_responses = median(first), len(first)
     inputs.resolution_median, inputs.resolutions = median(resolution), len(resolution)
 
-    # Tiers are a snapshot (no history): the current distribution; segments do not apply.
+    inputs.tiers = live_tiers(filters, t1)
+    return inputs
+
+
+def live_tiers(filters: Filters, moment: dt.datetime) -> list[tuple[int | None, int]]:
+    """Members per tier just before ``moment``: each account's latest tier change before it
+    (an account without changes is in its current tier from its creation). Segments do not
+    apply (the tier history is not kept per segment)."""
     accounts = LoyaltyAccount.objects.all()
     if filters.country:
         accounts = accounts.filter(contact__country=filters.country.upper())
     if filters.language:
         accounts = accounts.filter(contact__language=filters.language)
-    inputs.tiers = [
-        (row["tier_id"], row["n"])
-        for row in accounts.order_by("tier_id")
-        .values("tier_id")
-        .annotate(n=Count("pk"))
-    ]
-    return inputs
+    if filters.owner_id is not None:
+        accounts = accounts.filter(contact__owner_id=filters.owner_id)
+    latest: dict[int, int | None] = {}
+    changed: set[int] = set()
+    for account_id, tier_id, created_at in (
+        TierChange.objects.filter(account__in=accounts)
+        .order_by("created_at", "id")
+        .values_list("account_id", "to_tier_id", "created_at")
+    ):
+        changed.add(account_id)
+        if created_at < moment:
+            latest[account_id] = tier_id
+    counts: Counter[int | None] = Counter(latest.values())
+    for account_id, tier_id, created_at in accounts.values_list(
+        "pk", "tier_id", "created_at"
+    ):
+        if account_id not in changed and created_at < moment:
+            counts[tier_id] += 1
+    return sorted(counts.items(), key=lambda item: (item[0] is None, item[0] or 0))
+
+
+def live_cohorts(
+    filters: Filters, *, end: dt.date, months: int = 12
+) -> list[CohortRow]:
+    """The cohort matrix from contacts and purchases as they are, computed in Python.
+
+    A contact's cohort is the month of the earlier of its customer_since and its first
+    purchase; it is a customer at the end of a day during its current period
+    (customer_since to effective churn) and, before it, within the churn window after a
+    purchase.
+    """
+    tz = company_tz()
+    window = dt.timedelta(days=settings.CHURN_WINDOW_DAYS)
+    customers: QuerySet[Any] = customers_with_span().filter(
+        pk__in=live_contacts(filters).values("pk")
+    )
+    spans = {
+        pk: (since, churn)
+        for pk, since, churn in customers.values_list(
+            "pk", "customer_since", "churn_at"
+        )
+    }
+    bought: dict[int, list[dt.datetime]] = {}
+    for contact_id, moment in Purchase.objects.filter(
+        contact_id__in=list(spans)
+    ).values_list("contact_id", "occurred_at"):
+        bought.setdefault(contact_id, []).append(moment)
+
+    def day(moment: dt.datetime) -> dt.date:
+        return moment.astimezone(tz).date()
+
+    periods: list[tuple[int, dt.date, dt.date, dt.date | None]] = []
+    for pk, (since, churn) in spans.items():
+        moments = bought.get(pk, [])
+        cohort = min([day(since), *(day(m) for m in moments)])
+        periods.append((pk, cohort, day(since), day(churn) if churn else None))
+        periods.extend(
+            (pk, cohort, day(m), day(m + window)) for m in moments if m < since
+        )
+    return cohort_matrix_from_periods(periods, end=end, months=months)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
 
 from analytics.metrics.inputs import Filters, PeriodInputs, median
 from analytics.models import (
@@ -45,6 +45,8 @@ def rollup_filter(filters: Filters, *, contact: bool = True) -> Q:
         q &= Q(country=filters.country.upper())
     if filters.language:
         q &= Q(language=filters.language)
+    if filters.owner_id is not None:
+        q &= Q(owner_id=filters.owner_id)
     if contact and filters.segment_id is not None:
         q &= Q(
             contact_id__in=SegmentMember.objects.filter(
@@ -244,17 +246,14 @@ def _add_detail(
         inputs.first_responses = len(first_times)
         inputs.resolution_median = median(resolution_times)
         inputs.resolutions = len(resolution_times)
+    # Members per tier at the end of the period: every tier move up to its last day.
     tier_where = rollup_filter(filters, contact=False)
     for period, inputs in zip(periods, results, strict=True):
-        day = TierDay.objects.filter(tier_where, day__lte=period.end).aggregate(
-            d=Max("day")
-        )["d"]
-        if day is None:
-            continue
         tier_rows = (
-            TierDay.objects.filter(tier_where, day=day)
+            TierDay.objects.filter(tier_where, day__lte=period.end)
             .values("tier_id")
             .annotate(n=Sum("members"))
+            .exclude(n=0)
             .order_by("tier_id")
         )
         inputs.tiers = [(row["tier_id"], row["n"]) for row in tier_rows]

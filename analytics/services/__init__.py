@@ -2,6 +2,7 @@
 
 from analytics.services.followups import followup_tasks_create
 from analytics.services.rollups import (
+    rollups_merge_contacts,
     rollups_rebuild,
     rollups_refresh,
     segment_members_ensure,
@@ -9,6 +10,7 @@ from analytics.services.rollups import (
 
 __all__ = [
     "followup_tasks_create",
+    "rollups_merge_contacts",
     "rollups_rebuild",
     "rollups_refresh",
     "segment_members_ensure",

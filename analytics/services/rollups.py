@@ -22,8 +22,9 @@ from django.db import connection, transaction
 from django.db.models import (
     Case,
     Count,
-    DateField,
+    DateTimeField,
     DecimalField,
+    Exists,
     ExpressionWrapper,
     F,
     Max,
@@ -35,24 +36,27 @@ from django.db.models import (
     Sum,
     Value,
     When,
+    Window,
 )
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models.functions import Coalesce, Lag, Least, RowNumber, TruncDate
 from django.utils import timezone
 
 from analytics.models import (
     ContactDay,
+    CustomerPeriod,
     CustomerSpan,
     RollupState,
     SegmentMember,
     TicketFact,
     TierDay,
 )
+from analytics.services.generation import rollups_changed
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
 from crm.models.contacts import effective_churn_at
 from crm.selectors import contact_filter
 from feedback.models import Response, Survey, Ticket
 from feedback.models.tickets import ticket_breached_q
-from loyalty.models import LoyaltyAccount, PointsEntry
+from loyalty.models import LoyaltyAccount, PointsEntry, TierChange
 
 logger = logging.getLogger(__name__)
 
@@ -111,8 +115,9 @@ def purchase_source(scope: Scope) -> QuerySet[Any]:
             day=local_day("occurred_at"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
         )
-        .values("contact_id", "day", "c_country", "c_language")
+        .values("contact_id", "day", "c_country", "c_language", "c_owner")
         .annotate(
             orders=Count("pk", filter=Q(refunded_amount__lt=F("amount"))),
             revenue=Sum(
@@ -137,8 +142,9 @@ def feedback_source(scope: Scope) -> QuerySet[Any]:
             day=local_day("submitted_at"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
         )
-        .values("contact_id", "day", "c_country", "c_language")
+        .values("contact_id", "day", "c_country", "c_language", "c_owner")
         .annotate(
             nps_promoters=Count("pk", filter=Q(survey__kind=kind.NPS, score__gte=9)),
             nps_passives=Count(
@@ -161,8 +167,9 @@ def points_source(scope: Scope) -> QuerySet[Any]:
             day=local_day("created_at"),
             c_country=F("account__contact__country"),
             c_language=F("account__contact__language"),
+            c_owner=F("account__contact__owner_id"),
         )
-        .values("account__contact_id", "day", "c_country", "c_language")
+        .values("account__contact_id", "day", "c_country", "c_language", "c_owner")
         .annotate(
             points_issued=_zero(Sum("points", filter=Q(kind__in=CREDIT_KINDS))),
             points_redeemed=_zero(
@@ -190,8 +197,9 @@ def outreach_source(scope: Scope) -> QuerySet[Any]:
             day=local_day(Coalesce("sent_at", "scheduled_for")),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
         )
-        .values("contact_id", "day", "c_country", "c_language")
+        .values("contact_id", "day", "c_country", "c_language", "c_owner")
         .annotate(
             outreach_sent=Count("pk", filter=Q(status=status.SENT)),
             outreach_failed=Count("pk", filter=Q(status=status.FAILED)),
@@ -211,8 +219,9 @@ def unsubscribe_source(scope: Scope) -> QuerySet[Any]:
             day=local_day("changed_at"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
         )
-        .values("contact_id", "day", "c_country", "c_language")
+        .values("contact_id", "day", "c_country", "c_language", "c_owner")
         .annotate(unsubscribed=Count("pk"))
     )
 
@@ -232,7 +241,80 @@ def span_source(scope: Scope) -> QuerySet[Any]:
         .filter(scope("id"))
         .order_by()
         .annotate(start_day=local_day("customer_since"), end_day=local_day("churn_at"))
-        .values("id", "country", "language", "start_day", "end_day")
+        .values("id", "country", "language", "owner_id", "start_day", "end_day")
+    )
+
+
+def _first_purchase(contact: str) -> Subquery:
+    """The contact's first purchase moment (``contact`` names the contact id column)."""
+    return Subquery(
+        Purchase.objects.filter(contact_id=OuterRef(contact))
+        .order_by()
+        .values("contact_id")
+        .annotate(first=Min("occurred_at"))
+        .values("first"),
+        output_field=DateTimeField(),
+    )
+
+
+def current_period_source(scope: Scope) -> QuerySet[Any]:
+    """The current customer period, in the cohort of the first day the contact became a
+    customer: the earlier of ``customer_since`` and the first purchase."""
+    since = local_day("customer_since")
+    return (
+        customers_with_span()
+        .filter(scope("id"))
+        .order_by()
+        .annotate(
+            cohort_day=Least(since, Coalesce(local_day(_first_purchase("pk")), since)),
+            start_day=since,
+            end_day=local_day("churn_at"),
+        )
+        .values(
+            "id",
+            "country",
+            "language",
+            "owner_id",
+            "cohort_day",
+            "start_day",
+            "end_day",
+        )
+    )
+
+
+def past_period_source(scope: Scope) -> QuerySet[Any]:
+    """Before the current period crm keeps only purchases: each day with a purchase keeps the
+    contact a customer until the churn window has passed (DESIGN §5's implicit churn)."""
+    window = dt.timedelta(days=settings.CHURN_WINDOW_DAYS)
+    return (
+        Purchase.objects.filter(
+            scope("contact_id"),
+            contact_id__in=customers_with_span().filter(scope("id")).values("pk"),
+            occurred_at__lt=F("contact__customer_since"),
+        )
+        .order_by()
+        .annotate(
+            c_country=F("contact__country"),
+            c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
+            cohort_day=local_day(_first_purchase("contact_id")),
+            start_day=local_day("occurred_at"),
+            end_day=local_day(
+                ExpressionWrapper(
+                    F("occurred_at") + window, output_field=DateTimeField()
+                )
+            ),
+        )
+        .values(
+            "contact_id",
+            "c_country",
+            "c_language",
+            "c_owner",
+            "cohort_day",
+            "start_day",
+            "end_day",
+        )
+        .distinct()
     )
 
 
@@ -244,6 +326,7 @@ def ticket_source(scope: Scope, now: dt.datetime) -> QuerySet[Any]:
             day=local_day("created_at"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
             is_breached=Case(When(ticket_breached_q(now), then=True), default=False),
         )
         .values(
@@ -252,6 +335,7 @@ def ticket_source(scope: Scope, now: dt.datetime) -> QuerySet[Any]:
             "day",
             "c_country",
             "c_language",
+            "c_owner",
             "first_response_minutes",
             "resolution_minutes",
             "is_breached",
@@ -266,6 +350,7 @@ RENAMES = {
     "id": "ticket_id",
     "c_country": "country",
     "c_language": "language",
+    "c_owner": "owner_id",
     "is_breached": "breached",
 }
 
@@ -299,7 +384,7 @@ def _insert(
         updates = ", ".join(
             f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
             for c in columns
-            if c not in conflict and c not in ("country", "language")
+            if c not in conflict and c not in ("country", "language", "owner_id")
         )
         keys = ", ".join(connection.ops.quote_name(c) for c in conflict)
         statement += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
@@ -312,9 +397,16 @@ def _build_contacts(scope: Scope, *, now: dt.datetime) -> None:
     ContactDay.objects.filter(scope("contact_id")).delete()
     CustomerSpan.objects.filter(scope("contact_id")).delete()
     TicketFact.objects.filter(scope("contact_id")).delete()
+    CustomerPeriod.objects.filter(scope("contact_id")).delete()
     for source in CONTACT_DAY_SOURCES:
         _insert(ContactDay, source(scope), conflict=("contact_id", "day"))
     _insert(CustomerSpan, span_source(scope), rename={"ticket_id": "contact_id"})
+    _insert(
+        CustomerPeriod,
+        current_period_source(scope),
+        rename={"ticket_id": "contact_id"},
+    )
+    _insert(CustomerPeriod, past_period_source(scope))
     _insert(TicketFact, ticket_source(scope, now))
 
 
@@ -353,18 +445,100 @@ def segment_members_ensure(*, segment: Segment) -> bool:
     return True
 
 
-def _build_tiers(*, day: dt.date) -> None:
-    TierDay.objects.filter(day=day).delete()
-    snapshot = (
-        LoyaltyAccount.objects.order_by()
+def _build_tiers() -> None:
+    """Rebuild the tier rows from the tier history in one statement.
+
+    Each change adds the member to its tier on its day and takes them out of the tier their
+    previous change put them in (window function ``LAG``); members without any change count
+    in their current tier from the day their account was created. Summing the rows up to a
+    day gives the distribution at the end of that day.
+    """
+    TierDay.objects.all().delete()
+    history = Window(
+        Lag("to_tier_id"),
+        partition_by=[F("account_id")],
+        order_by=[F("created_at").asc(), F("id").asc()],
+    )
+    changes = (
+        TierChange.objects.order_by()
         .annotate(
+            c_day=local_day("created_at"),
+            c_tier=F("to_tier_id"),
+            c_previous=history,
+            c_seq=Window(
+                RowNumber(),
+                partition_by=[F("account_id")],
+                order_by=[F("created_at").asc(), F("id").asc()],
+            ),
+            c_country=F("account__contact__country"),
+            c_language=F("account__contact__language"),
+            c_owner=F("account__contact__owner_id"),
+        )
+        .values(
+            "c_day",
+            "c_tier",
+            "c_previous",
+            "c_seq",
+            "c_country",
+            "c_language",
+            "c_owner",
+        )
+    )
+    unchanged = (
+        LoyaltyAccount.objects.order_by()
+        .exclude(pk__in=TierChange.objects.values("account_id"))
+        .annotate(
+            c_day=local_day("created_at"),
+            c_tier=F("tier_id"),
             c_country=F("contact__country"),
             c_language=F("contact__language"),
+            c_owner=F("contact__owner_id"),
         )
-        .values("tier_id", "c_country", "c_language")
-        .annotate(members=Count("pk"), day=Max(Value(day, output_field=DateField())))
+        .values("c_day", "c_tier", "c_country", "c_language", "c_owner")
     )
-    _insert(TierDay, snapshot)
+    changes_sql, changes_params = changes.query.sql_with_params()
+    unchanged_sql, unchanged_params = unchanged.query.sql_with_params()
+    columns = "c_day, c_country, c_language, c_owner"
+    table = connection.ops.quote_name(TierDay._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (day, country, language, owner_id, tier_id, members) "
+            f"SELECT {columns}, tier, SUM(delta) FROM ("
+            f"  SELECT {columns}, c_tier AS tier, 1 AS delta FROM ({changes_sql}) a"
+            f"  UNION ALL"
+            f"  SELECT {columns}, c_previous AS tier, -1 AS delta FROM ({changes_sql}) b"
+            f"  WHERE c_seq > 1"
+            f"  UNION ALL"
+            f"  SELECT {columns}, c_tier AS tier, 1 AS delta FROM ({unchanged_sql}) c"
+            f") moves GROUP BY {columns}, tier HAVING SUM(delta) <> 0",
+            (*changes_params, *changes_params, *unchanged_params),
+        )
+
+
+CONTACT_MODELS = (ContactDay, CustomerSpan, TicketFact, CustomerPeriod)
+
+
+def _remove_gone_contacts() -> None:
+    """Drop the rows of contacts deleted (or merged away) since the last run: an anti-join
+    of each rollup table with the contacts (rollup rows only; no raw table is scanned)."""
+    for model in CONTACT_MODELS:
+        model.objects.filter(
+            ~Exists(Contact.objects.filter(pk=OuterRef("contact_id")))
+        ).delete()
+    SegmentMember.objects.filter(
+        ~Exists(Contact.objects.filter(pk=OuterRef("contact_id")))
+    ).delete()
+
+
+@transaction.atomic
+def rollups_merge_contacts(*, survivor_id: int, merged_id: int) -> None:
+    """The ``crm.hooks.contact_merged`` listener: inside the merge transaction, drop the
+    merged contact's rows from every rollup. Its purchases, answers and tickets now belong to
+    the survivor, whom the merge saves, so the next refresh recomputes the survivor with them.
+    """
+    for model in (*CONTACT_MODELS, SegmentMember):
+        model.objects.filter(contact_id=merged_id).delete()
+    rollups_changed()
 
 
 def _locked_state() -> RollupState:
@@ -398,7 +572,7 @@ def rollups_rebuild(
     now = now or timezone.now()
     state = _locked_state()
     _watermarks(state)
-    for model in (ContactDay, CustomerSpan, TicketFact):
+    for model in CONTACT_MODELS:
         model.objects.all().delete()
     ranges = _id_ranges(CHUNK)
     total = len(ranges) + 2
@@ -413,11 +587,12 @@ def rollups_rebuild(
     _build_segments()
     if progress:
         progress(total - 1, total, "segments")
-    _build_tiers(day=now.astimezone(company_tz()).date())
+    _build_tiers()
     if progress:
         progress(total, total, "tiers")
     state.refreshed_at = state.rebuilt_at = now
     state.save()
+    rollups_changed()
     return len(ranges)
 
 
@@ -488,8 +663,10 @@ def rollups_refresh(*, now: dt.datetime | None = None) -> int:
             return Q(**{f"{path}__in": chunk})
 
         _build_contacts(scope, now=now)
+    _remove_gone_contacts()
     _build_segments()
-    _build_tiers(day=now.astimezone(company_tz()).date())
+    _build_tiers()
     state.refreshed_at = now
     state.save()
+    rollups_changed()
     return len(ids)

@@ -12,22 +12,22 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from analytics.metrics import Filters, live_inputs, rollup_inputs
-from analytics.metrics.cohorts import cohort_matrix
+from analytics.metrics.live import live_cohorts
 from analytics.models import ContactDay, CustomerSpan, RollupState
 from analytics.periods import Period
 from analytics.selectors import cohorts
 from analytics.services import rollups
 from analytics.services.rollups import (
-    customers_with_span,
-    local_day,
     rollups_rebuild,
     rollups_refresh,
 )
 from crm.models import Contact, OutboundMessage, Segment
+from crm.roles import Role
 from crm.services import purchase_refund
 from feedback.models import Survey
-from loyalty.models import PointsEntry
+from loyalty.models import PointsEntry, Tier, TierChange
 from tests.analytics.factories import (
+    account,
     at,
     buy,
     message,
@@ -37,7 +37,7 @@ from tests.analytics.factories import (
     ticket,
     unsubscribe,
 )
-from tests.crm.factories import ContactFactory
+from tests.crm.factories import ContactFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -90,6 +90,17 @@ data_st = st.fixed_dictionaries(
         "late_responses": st.lists(response_st, max_size=3),
         "late_points": st.lists(points_st, max_size=3),
         "moved": st.lists(st.tuples(st.integers(0, 7), contact_st), max_size=2),
+        # Tier history: (member, tier index or None for "no tier", day); some members only
+        # have an account (no change: their current tier from the account's creation).
+        "tier_moves": st.lists(
+            st.tuples(st.integers(0, 7), st.none() | st.integers(0, 2), offsets),
+            max_size=8,
+        ),
+        "late_tier_moves": st.lists(
+            st.tuples(st.integers(0, 7), st.none() | st.integers(0, 2), offsets),
+            max_size=3,
+        ),
+        "owned": st.lists(st.booleans(), min_size=8, max_size=8),
     }
 )
 
@@ -149,24 +160,36 @@ def _set(contact, spec, **extra):
     )
 
 
+def _add_tier_moves(contacts, tiers, rows):
+    """Tier changes on past days, each from the member's tier at that point in the list."""
+    for index, tier_index, offset in rows:
+        member = account(contacts[index % len(contacts)])
+        to_tier = None if tier_index is None else tiers[tier_index]
+        TierChange.objects.create(
+            account=member,
+            from_tier=member.tier,
+            to_tier=to_tier,
+            reason=TierChange.Reason.MANUAL,
+            created_at=day(offset, "23:59" if offset % 2 else "00:00"),
+        )
+        member.tier = to_tier
+        member.save()
+
+
 def _compare(periods, now, filters_list):
     for filters in filters_list:
         rolled = rollup_inputs(periods, filters)
         for period, got in zip(periods, rolled, strict=True):
             expected = live_inputs(period, filters, now=now)
-            got.tiers = expected.tiers = []  # a snapshot of today, compared separately
+            # Tiers: the distribution at the end of the period, rebuilt from the history.
+            assert dict(got.tiers) == dict(expected.tiers), (period, filters)
+            if filters.segment_id is not None:  # the tier history is not per segment
+                got.tiers = expected.tiers = []
             assert got == expected, (period, filters)
-        live_spans = customers_with_span().annotate(
-            start_day=local_day("customer_since"), end_day=local_day("churn_at")
-        )
         for period in periods:
-            if filters.segment_id is None and not filters.language:
-                assert cohorts(period=period, filters=filters) == cohort_matrix(
-                    live_spans.filter(country=filters.country)
-                    if filters.country
-                    else live_spans,
-                    end=period.end,
-                )
+            assert cohorts(period=period, filters=filters) == live_cohorts(
+                filters, end=period.end
+            ), (period, filters)
 
 
 @hypothesis_settings(
@@ -183,7 +206,18 @@ def test_rollups_equal_live_computation_after_rebuild_and_refresh(
     with transaction.atomic():
         rate("KRW", "2023-01-01", "0.00075")
         rate("KRW", "2024-06-01", "0.0008")
-        contacts = [ContactFactory() for _ in data["contacts"]]
+        owner = UserFactory(role=Role.AGENT)
+        contacts = [
+            ContactFactory(owner=owner if owned else None)
+            for owned, _spec in zip(data["owned"], data["contacts"], strict=False)
+        ]
+        tiers = list(Tier.objects.order_by("threshold")[:3]) + [
+            Tier.objects.create(
+                name_en=f"T{n}", threshold=Decimal(90_000 + n), multiplier=Decimal(1)
+            )
+            for n in range(3 - Tier.objects.count())
+        ]
+        _add_tier_moves(contacts, tiers, data["tier_moves"])
         _add_purchases(contacts, data["purchases"])
         for contact, spec in zip(contacts, data["contacts"], strict=True):
             _set(contact, spec)
@@ -213,6 +247,8 @@ def test_rollups_equal_live_computation_after_rebuild_and_refresh(
             Filters(country="KR"),
             Filters(language="en"),
             Filters(segment_id=segment.pk),
+            Filters(owner_id=owner.pk),
+            Filters(owner_id=owner.pk, country="US"),
         ]
 
         first = timezone.now()
@@ -223,6 +259,7 @@ def test_rollups_equal_live_computation_after_rebuild_and_refresh(
         _add_purchases(contacts, data["late"])
         _add_responses(contacts, data["late_responses"])
         _add_points(contacts, data["late_points"])
+        _add_tier_moves(contacts, tiers, data["late_tier_moves"])
         for index, spec in data["moved"]:
             _set(contacts[index % len(contacts)], spec, updated_at=timezone.now())
         second = timezone.now()
