@@ -11,7 +11,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PORT HOST
 
-.PHONY: run test install assets compile-messages messages lint format check-deploy smoke clean
+.PHONY: run test install assets compile-messages messages lint format check-deploy smoke clean bench
 
 ## make run: install, migrate, translate, load demo data, then serve web + Celery worker with beat.
 run: install assets
@@ -67,6 +67,15 @@ format: install
 check-deploy: install assets
 	DEBUG=false SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" \
 	  ALLOWED_HOSTS=rapport.example $(MANAGE) check --deploy --fail-level WARNING
+
+## make bench SCALE=small|medium|large: load the data set (reused at the same scale), measure the
+## machine's baselines, then Rapport over gunicorn; results in bench/results/. Needs a PostgreSQL
+## DATABASE_URL; fails only when a correctness check fails, never on timings.
+SCALE ?= small
+bench: install
+	$(PY) -m bench.generate --scale $(SCALE)
+	$(PY) -m bench.baselines --scale $(SCALE)
+	$(PY) -m bench.measure --scale $(SCALE)
 
 clean:
 	rm -rf var/db.sqlite3 var/broker.sqlite3 var/results.sqlite3 var/celerybeat-schedule* static_root

@@ -8,12 +8,15 @@ separate credential an admin creates for an integration.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from crm.roles import STAFF_ROLES, Role, role_of
@@ -46,10 +49,21 @@ def _check(device: TOTPDevice, token: str) -> None:
     """Accept a current 6-digit code; wrong codes slow further tries down (django-otp's
     throttling doubles the wait after every failure)."""
     token = (token or "").strip().replace(" ", "")
-    allowed, _data = device.verify_is_allowed()
+    allowed, data = device.verify_is_allowed()
     if not allowed:
+        until = (data or {}).get("locked_until")
+        seconds = (
+            max(1, math.ceil((until - timezone.now()).total_seconds())) if until else 1
+        )
         raise ValidationError(
-            {"token": _("Too many wrong codes. Wait a minute, then try again.")},
+            {
+                "token": ngettext(
+                    "Too many wrong codes in a row. Try again in %(seconds)d second.",
+                    "Too many wrong codes in a row. Try again in %(seconds)d seconds.",
+                    seconds,
+                )
+                % {"seconds": seconds}
+            },
             code="throttled",
         )
     if not (token.isdigit() and len(token) == 6) or not device.verify_token(token):
