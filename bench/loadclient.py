@@ -5,7 +5,7 @@ keep one HTTP/1.1 keep-alive connection (``http.client``) and send requests pick
 from ``pool`` until ``duration`` seconds have passed or ``max_requests`` were sent::
 
     {"port": 8123, "headers": {"Authorization": "Token …"}, "concurrency": 4,
-     "duration": 2.0, "max_requests": 0, "warmup": 20,
+     "duration": 2.0, "max_requests": 0, "warmup": 20, "idempotency_keys": false,
      "pool": [{"method": "GET", "path": "/api/v1/contacts/"},
               {"method": "POST", "path": "/api/v1/…", "body": {…}}]}
 
@@ -21,6 +21,7 @@ import random
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -57,6 +58,9 @@ class Client(threading.Thread):
 
     def request(self, conn: http.client.HTTPConnection, item: dict[str, Any]) -> int:
         headers = {"Accept": "application/json", **self.spec.get("headers", {})}
+        if self.spec.get("idempotency_keys"):
+            # A fresh key per request, as a client that may retry a write sends it.
+            headers["Idempotency-Key"] = str(uuid.uuid4())
         body = None
         if item.get("body") is not None:
             body = json.dumps(item["body"]).encode()

@@ -276,29 +276,36 @@ class Run:
                     name,
                     [{"path": f"/api/v1/analytics/metrics/?start={start}&end={today}"}],
                 )
-            adjust = "/api/v1/loyalty/adjustments/"
-            sample = self.rng.sample(members, min(len(members), 500))
-            run(
-                "ledger_random",
-                [
-                    {"method": "POST", "path": adjust, "body": {"contact": cid, "points": p, "reason": "bench"}}
-                    for cid in sample
-                    for p in (10, -5)
-                ],
-                allowed=("409",),  # not enough points: a correct refusal under load
-                concurrency=LEDGER_CLIENTS,
-            )  # fmt: skip
-            hot = members[0]
-            run(
-                "ledger_hot",
-                [
-                    {"method": "POST", "path": adjust, "body": {"contact": hot, "points": p, "reason": "bench"}}
-                    for p in (3, -2)
-                ],
-                allowed=("409",),  # not enough points: a correct refusal under load
-                concurrency=LEDGER_CLIENTS,
-            )  # fmt: skip
+            self.ledger_load(run, members)
             self.figures["web_memory"] = {"peak_rss_mb": server.peak_rss_mb()}
+
+    def ledger_load(self, run: Any, members: list[int]) -> None:
+        """Manager adjustments (each with its own Idempotency-Key, as a retrying client sends
+        them) by 16 clients on random members, then on one hot member."""
+        adjust = "/api/v1/loyalty/adjustments/"
+        sample = self.rng.sample(members, min(len(members), 500))
+        run(
+            "ledger_random",
+            [
+                {"method": "POST", "path": adjust, "body": {"contact": cid, "points": p, "reason": "bench"}}
+                for cid in sample
+                for p in (10, -5)
+            ],
+            allowed=("409",),  # not enough points: a correct refusal under load
+            concurrency=LEDGER_CLIENTS,
+            idempotency_keys=True,
+        )  # fmt: skip
+        hot = members[0]
+        run(
+            "ledger_hot",
+            [
+                {"method": "POST", "path": adjust, "body": {"contact": hot, "points": p, "reason": "bench"}}
+                for p in (3, -2)
+            ],
+            allowed=("409",),  # not enough points: a correct refusal under load
+            concurrency=LEDGER_CLIENTS,
+            idempotency_keys=True,
+        )  # fmt: skip
         for name, base_name in (
             ("ledger_random", "tpcb_random"),
             ("ledger_hot", "tpcb_hot"),
@@ -310,6 +317,30 @@ class Run:
             figure["refused_409"] = figure.get("statuses", {}).get("409", 0)
             if tps and figure.get("rps"):
                 figure["ratio_to_tpcb"] = round(figure["rps"] / tps, 3)
+
+    def web_ledger(self, token: str, members: list[int], seconds: float) -> None:
+        """Only the ledger load (``--only ledger``), ``seconds`` per figure."""
+        with Gunicorn("config.wsgi:application") as server:
+            base = {
+                "port": server.port,
+                "headers": {"Authorization": f"Token {token}"},
+                "duration": seconds,
+                "warmup_each": 3,
+            }
+
+            def run(
+                name: str,
+                pool: list[dict[str, Any]],
+                allowed: tuple[str, ...] = (),
+                **extra: Any,
+            ) -> dict[str, Any]:
+                log(f"{name}…")
+                result = load({**base, "pool": pool, **extra})
+                self.http_figure(name, result, allowed)
+                return result
+
+            self.ledger_load(run, members)
+            self.figures["web_memory"] = {"peak_rss_mb": server.peak_rss_mb()}
 
     def ledger(self) -> None:
         log("loyalty_verify…")
@@ -477,7 +508,9 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def measure(scale: Scale) -> dict[str, Any]:
+def measure(
+    scale: Scale, only: str | None = None, seconds: float | None = None
+) -> dict[str, Any]:
     baselines_file = WORK_DIR / f"baselines-{scale.name}.json"
     if not baselines_file.exists():
         raise SystemExit(
@@ -485,13 +518,28 @@ def measure(scale: Scale) -> dict[str, Any]:
         )
     baselines = json.loads(baselines_file.read_text())
     run = Run(scale, baselines)
-    members = run.data()
-    token = manage("create_api_token", MANAGER_EMAIL).strip()
-    run.rollups()
-    run.web(token, members)
-    run.ledger()
-    run.worker()
-    job("cleanup")  # leave the data set as generated, for the next run at this scale
+    if only == "ledger":
+        # Just the ledger load and its verification, on the data set as it is.
+        with connect(autocommit=True) as conn:
+            members = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT contact_id FROM loyalty_loyaltyaccount ORDER BY id"
+                ).fetchall()
+            ]
+        token = manage("create_api_token", MANAGER_EMAIL).strip()
+        run.web_ledger(token, members, seconds or scale.load_seconds)
+        run.ledger()
+    else:
+        members = run.data()
+        token = manage("create_api_token", MANAGER_EMAIL).strip()
+        run.rollups()
+        run.web(token, members)
+        run.ledger()
+        run.worker()
+        job(
+            "cleanup"
+        )  # leave the data set as generated, for the next run at this scale
     with connect(autocommit=True) as conn:
         counts = table_counts(conn)
         version = conn.execute("SHOW server_version").fetchone()
@@ -517,12 +565,22 @@ def measure(scale: Scale) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", default="small")
+    parser.add_argument(
+        "--only",
+        choices=["ledger"],
+        help="measure only this part (results go to <date>-<scale>-<part>.json)",
+    )
+    parser.add_argument(
+        "--seconds", type=float, help="load duration per figure (default: the scale's)"
+    )
     args = parser.parse_args(argv)
     scale = scale_named(args.scale)
-    results = measure(scale)
+    results = measure(scale, only=args.only, seconds=args.seconds)
     markdown = table(results)
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stem = RESULTS_DIR / f"{dt.datetime.now(dt.UTC).date().isoformat()}-{scale.name}"
+    if args.only:
+        stem = stem.with_name(f"{stem.name}-{args.only}")
     stem.with_suffix(".json").write_text(
         json.dumps(results, indent=2, ensure_ascii=False)
     )

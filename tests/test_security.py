@@ -84,7 +84,14 @@ def _production_env(**extra: str) -> dict[str, str]:
         key: value
         for key, value in os.environ.items()
         if key
-        not in {"DEBUG", "SECURE", "SECURE_HSTS_SECONDS", "DJANGO_SETTINGS_MODULE"}
+        not in {
+            "DEBUG",
+            "SECURE",
+            "SECURE_HSTS_SECONDS",
+            "DJANGO_SETTINGS_MODULE",
+            # Set by the browser journeys' conftest for the live server; never in production.
+            "DJANGO_ALLOW_ASYNC_UNSAFE",
+        }
     }
     env.update(
         DEBUG="false",

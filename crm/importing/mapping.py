@@ -14,9 +14,9 @@ from django.core.validators import validate_email
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django_countries import countries
 
 from crm.importing.values import (
+    country_codes,
     first_value,
     header_key,
     normalize_birthday,
@@ -226,7 +226,7 @@ def map_row(values: Mapping[str, str], mapping: Mapping[str, str]) -> MappedRow:
             fields["email"] = email
 
     if country := normalize_country(raw.get("country", "")):
-        if country in dict(countries):
+        if country in country_codes():
             fields["country"] = country
         else:
             errors["country"] = _("“%(value)s” is not a country we know.") % {

@@ -123,13 +123,19 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166 codes we know (read once: an import checks one per row)."""
+    return frozenset(code for code, _name in countries)
+
+
 def normalize_country(value: str) -> str:
     """An ISO 3166 code from a code (“kr”, “KOR”) or a name (“South Korea”, “대한민국”);
     unknown values come back unchanged so the check can name them."""
     value = (value or "").strip()
     if not value:
         return ""
-    if len(value) == 2 and value.upper() in dict(countries):
+    if len(value) == 2 and value.upper() in country_codes():
         return value.upper()
     if (
         len(value) == 3

@@ -31,26 +31,21 @@ from crm.importing import (
     ImportRow,
     MappedRow,
     ParsedFile,
-    describe_errors,
     map_row,
     parse_file,
     suggest_mapping,
     validate_mapping,
 )
 from crm.importing.files import VCARD_COLUMNS
-from crm.models import AuditEntry, Consent, Contact, ImportJob, ImportRejection, User
+from crm.models import AuditEntry, Contact, ImportJob, ImportRejection, User
 from crm.services.audit import audit_record
-from crm.services.contacts import (
-    company_get_or_create_by_name,
-    contact_create,
-    contact_update,
-)
 from crm.services.exports import csv_lines
+from crm.services.imports_bulk import import_rows_apply
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
-IMPORT_BATCH_SIZE = 500
+IMPORT_BATCH_SIZE = 2000
 # A RUNNING job whose row has not moved for this long lost its worker and may be claimed again.
 IMPORT_STALE_AFTER = dt.timedelta(minutes=10)
 
@@ -373,38 +368,13 @@ def _run_batch(
             or locked.processed_rows != job.processed_rows
         ):
             raise _Superseded
-        mapped = [None if r.error else map_row(r.values, mapping) for r in batch]
-        contacts = _contacts_by_email(
-            str(m.fields.get("email", "")) for m in mapped if m is not None
+        # Set-based: a fixed number of queries per batch (crm.services.imports_bulk).
+        result = import_rows_apply(job=job, batch=batch, mapping=mapping, actor=actor)
+        rejections, created, updated = (
+            result.rejections,
+            result.created,
+            result.updated,
         )
-        rejections, created, updated = [], 0, 0
-        for row, result in zip(batch, mapped, strict=True):
-            if result is None or result.errors:
-                reason = row.error if result is None else result.reason()
-                rejections.append(
-                    ImportRejection(
-                        job=job, line=row.line, reason=reason, data=row.values
-                    )
-                )
-                continue
-            try:
-                with transaction.atomic():  # a refused row rolls back only itself
-                    was_created = _upsert(result, contacts, actor)
-            except ValidationError as exc:
-                errors = exc.message_dict if hasattr(exc, "error_dict") else {}
-                reason = (
-                    describe_errors(errors, result.columns)
-                    if errors
-                    else " ".join(exc.messages)
-                )
-                rejections.append(
-                    ImportRejection(
-                        job=job, line=row.line, reason=reason, data=row.values
-                    )
-                )
-                continue
-            created += was_created
-            updated += not was_created
         ImportRejection.objects.bulk_create(rejections)
         locked.processed_rows += len(batch)
         locked.created_count += created
@@ -422,60 +392,6 @@ def _run_batch(
     # Only once the batch is committed does this run's copy move on.
     job.processed_rows, job.created_count = locked.processed_rows, locked.created_count
     job.updated_count, job.rejected_count = locked.updated_count, locked.rejected_count
-
-
-def _contacts_by_email(emails: Iterable[str]) -> dict[str, Contact]:
-    wanted = {e for e in emails if e}
-    if not wanted:
-        return {}
-    found = (
-        Contact.objects.exclude(email="")
-        .annotate(email_ci=Lower("email"))
-        .filter(email_ci__in=wanted)
-        .prefetch_related("tags")
-    )
-    return {contact.email.lower(): contact for contact in found}
-
-
-def _upsert(row: MappedRow, contacts: dict[str, Contact], actor: User | None) -> bool:
-    """Update the contact with this row's email, or create one; True when created."""
-    fields = dict(row.fields)
-    consent = fields.pop("consent_marketing_email", None)
-    consents = (
-        {Consent.Purpose.MARKETING_EMAIL.value: consent}
-        if consent is not None
-        else None
-    )
-    if company_name := fields.pop("company", ""):
-        fields["company"] = company_get_or_create_by_name(name=company_name)
-    email = fields.get("email", "")
-    if email and (contact := contacts.get(email)) is not None:
-        if "tags" in fields:  # an import adds tags; it never removes the ones staff set
-            current = [tag.name for tag in contact.tags.all()]
-            lowered = {name.casefold() for name in current}
-            fields["tags"] = current + [
-                t for t in fields["tags"] if t.casefold() not in lowered
-            ]
-        # Keep the fresh row: a later line of the batch with this email merges into it.
-        contacts[email] = contact_update(
-            contact=contact,
-            actor=actor,
-            consents=consents,
-            consent_source=Consent.Source.IMPORT,
-            **fields,
-        )
-        return False
-    contact = contact_create(
-        actor=actor,
-        owner=None,
-        source=Contact.Source.IMPORT,
-        consents=consents,
-        consent_source=Consent.Source.IMPORT,
-        **fields,
-    )
-    if email:
-        contacts[email] = contact
-    return True
 
 
 # --- Report --------------------------------------------------------------------------------

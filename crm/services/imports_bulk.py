@@ -1,0 +1,606 @@
+"""One import batch written set-based: a fixed number of queries however many rows it holds.
+
+``import_rows_apply`` gives the same result as running ``contact_create`` / ``contact_update``
+row after row (the per-row path it replaces), with the same checks and the same rejection
+reasons, but each kind of write is one statement for the whole batch:
+
+1. every row is checked in Python by ``map_row`` (the contact services' own parsers);
+2. the contacts the batch's emails already name are read, and locked, in ONE query;
+3. the rows are replayed in file order in memory: a row whose email names a contact (in the
+   database or earlier in the batch) updates it with its non-empty fields, tags only added,
+   otherwise it creates one with source "import";
+4. companies and tags are found or created by name in bulk, then contacts are inserted and
+   updated in bulk, tags linked, and consents with their ``ConsentEvent`` ledger rows and
+   sealed audit entries written, only for the consents that changed.
+
+The caller holds the batch's transaction. The writes run in a savepoint: when a concurrent
+writer inserts a contact with one of the batch's new emails between step 2 and the INSERT, the
+unique email constraint refuses the INSERT, the savepoint is rolled back and the batch is
+planned again, so that row becomes an update of the contact the other writer made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zoneinfo
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.fernet import Fernet
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Field, JSONField
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
+
+from crm.importing import ImportRow, MappedRow, describe_errors, map_row
+from crm.models import (
+    AuditEntry,
+    Company,
+    Consent,
+    ConsentEvent,
+    Contact,
+    ContactKey,
+    ImportJob,
+    ImportRejection,
+    Tag,
+    User,
+)
+from crm.services.contacts import parse_birthday, parse_phone
+
+EMAIL_UNIQUE_CONSTRAINT = "crm_contact_email_ci_unique"
+# A batch planned again this many times because concurrent writers keep inserting its emails
+# fails instead (and can be resumed).
+_PLAN_ATTEMPTS = 3
+# The contact columns an import row can change (plus what the services derive from them).
+_UPDATE_FIELDS = (
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "company",
+    "country",
+    "language",
+    "timezone",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "lifecycle_stage",
+    "search_text",
+    "updated_at",
+)
+_MARKETING = Consent.Purpose.MARKETING_EMAIL.value
+
+
+@dataclass
+class _Draft:
+    """A contact as the batch leaves it: a database row to update or a new one to insert."""
+
+    contact: Contact
+    new: bool
+    company_name: str | None = None  # None: keep the company it has
+    phone: str | None = None  # the E.164 text the row gave (None: keep the stored one)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _ConsentChange:
+    draft: _Draft
+    before: bool | None
+    after: bool
+
+
+@dataclass
+class _Plan:
+    drafts: list[_Draft]
+    rejections: list[tuple[ImportRow, str]]
+    consent_changes: list[_ConsentChange]
+    created: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a batch did: its rejections (unsaved) and how many rows created or updated."""
+
+    rejections: list[ImportRejection]
+    created: int
+    updated: int
+
+
+def import_rows_apply(
+    *,
+    job: ImportJob,
+    batch: list[ImportRow],
+    mapping: dict[str, str],
+    actor: User | None,
+) -> BatchResult:
+    """Upsert a batch of rows by email inside the caller's transaction (see the module doc).
+
+    Rejected rows come back as unsaved ``ImportRejection``s with the same reasons as the
+    per-row services give; a database error other than a concurrent email insert propagates,
+    so the caller's batch transaction leaves nothing half-written.
+    """
+    mapped = [None if row.error else map_row(row.values, mapping) for row in batch]
+    checked: list[tuple[ImportRow, MappedRow]] = []
+    early: list[tuple[ImportRow, str]] = []
+    for row, result in zip(batch, mapped, strict=True):
+        if result is None or result.errors:
+            early.append((row, row.error if result is None else result.reason()))
+        elif reason := _email_field_error(result):
+            early.append((row, reason))
+        else:
+            checked.append((row, result))
+    changed_by = actor if actor is not None and actor.is_authenticated else None
+    for attempt in range(1, _PLAN_ATTEMPTS + 1):
+        existing = _contacts_by_email(
+            str(result.fields.get("email", "")) for _row, result in checked
+        )
+        plan = _plan(checked, existing)
+        try:
+            with transaction.atomic():
+                _write(plan, changed_by)
+            break
+        except IntegrityError as exc:
+            if attempt == _PLAN_ATTEMPTS or not _is_email_clash(exc):
+                raise
+    lines = {id(row): index for index, row in enumerate(batch)}
+    rejected = sorted([*early, *plan.rejections], key=lambda pair: lines[id(pair[0])])
+    return BatchResult(
+        rejections=[
+            ImportRejection(job=job, line=row.line, reason=reason, data=row.values)
+            for row, reason in rejected
+        ],
+        created=plan.created,
+        updated=plan.updated,
+    )
+
+
+# --- Checks and planning (no queries) ------------------------------------------------------
+
+
+_EMAIL_FIELD = Contact._meta.get_field("email")
+
+
+def _email_field_error(row: MappedRow) -> str:
+    """What ``full_clean`` would still say about the email (its length), as a reason."""
+    email = row.fields.get("email", "")
+    if not email or len(email) <= _EMAIL_FIELD.max_length:  # type: ignore[operator]
+        return ""
+    try:
+        _EMAIL_FIELD.run_validators(email)
+    except ValidationError as exc:
+        return describe_errors({"email": exc.messages}, row.columns)
+    return ""
+
+
+def _is_email_clash(exc: IntegrityError) -> bool:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", None) == EMAIL_UNIQUE_CONSTRAINT
+
+
+def _contacts_by_email(emails: Iterable[str]) -> dict[str, Contact]:
+    """The contacts these (lower-cased) emails name, locked: ONE query per batch."""
+    wanted = {e for e in emails if e}
+    if not wanted:
+        return {}
+    found = (
+        Contact.objects.select_for_update(of=("self",))
+        .select_related("company")
+        .exclude(email="")
+        .annotate(email_ci=Lower("email"))
+        .filter(email_ci__in=wanted)
+    )
+    return {contact.email.lower(): contact for contact in found}
+
+
+def _plan(
+    checked: list[tuple[ImportRow, MappedRow]], existing: dict[str, Contact]
+) -> _Plan:
+    """Replay the rows in file order, as the per-row services would have, in memory."""
+    plan = _Plan(drafts=[], rejections=[], consent_changes=[])
+    by_email: dict[str, _Draft] = {}
+    consents: dict[
+        int, bool | None
+    ] = {}  # id(draft) → marketing consent as the batch has it
+    written: set[int] = set()  # id() of the drafts in plan.drafts
+    for row, result in checked:
+        fields = dict(result.fields)
+        email = str(fields.get("email", ""))
+        draft = by_email.get(email) if email else None
+        if draft is None and email and (contact := existing.get(email)) is not None:
+            draft = _Draft(contact=contact, new=False)
+            by_email[email] = draft
+            consents[id(draft)] = _UNKNOWN  # read with the consents, if a row sets one
+        if draft is not None:
+            errors = _update_errors(draft.contact, fields)
+            if errors:
+                plan.rejections.append((row, describe_errors(errors, result.columns)))
+                continue
+            if id(draft) not in written:  # a contact no row changed is not written
+                written.add(id(draft))
+                plan.drafts.append(draft)
+            plan.updated += 1
+        else:
+            draft = _Draft(
+                contact=Contact(source=Contact.Source.IMPORT, owner=None), new=True
+            )
+            plan.drafts.append(draft)
+            written.add(id(draft))
+            consents[id(draft)] = None
+            if email:
+                by_email[email] = draft
+            plan.created += 1
+        consent = fields.pop("consent_marketing_email", None)
+        _apply(draft, fields)
+        if consent is not None:
+            plan.consent_changes.append(
+                _ConsentChange(draft=draft, before=consents[id(draft)], after=consent)
+            )
+            consents[id(draft)] = consent
+    return plan
+
+
+_UNKNOWN: Any = object()  # a stored consent not read yet (existing contacts)
+
+
+def _update_errors(contact: Contact, fields: dict[str, Any]) -> dict[str, list[str]]:
+    """What ``contact_update`` would refuse that ``map_row`` cannot know: it needs the row."""
+    if contact.erased_at is not None:
+        return {
+            "contact": [
+                _("This contact's personal data was erased; nothing can be added.")
+            ]
+        }
+    if "country" in fields and "phone" not in fields and contact.phone:
+        # The service reads the stored phone again in the new country.
+        try:
+            parse_phone(str(contact.phone), country=str(fields["country"]))
+        except ValidationError as exc:
+            return exc.message_dict
+    return {}
+
+
+def _apply(draft: _Draft, fields: dict[str, Any]) -> None:
+    """Set a row's (already checked and normalised) fields, as ``contact_update`` would."""
+    contact = draft.contact
+    for name, value in fields.items():
+        if name == "birthday":
+            contact.birth_year, contact.birth_month, contact.birth_day = parse_birthday(
+                value
+            )
+        elif name == "timezone":
+            contact.timezone = zoneinfo.ZoneInfo(value)
+        elif name == "company":
+            draft.company_name = value
+        elif name == "phone":
+            draft.phone = value
+            if not draft.new:  # a new contact's search text reads ``draft.phone``
+                contact.phone = value
+        elif name == "tags":
+            lowered = {t.casefold() for t in draft.tags}
+            draft.tags.extend(t for t in value if t.casefold() not in lowered)
+        else:  # names, email, phone (E.164), country, language, lifecycle stage
+            setattr(contact, name, value)
+
+
+# --- Writing (a fixed number of statements per batch) --------------------------------------
+
+
+def _write(plan: _Plan, changed_by: User | None) -> None:
+    now = timezone.now()
+    companies = _companies_by_name(
+        d.company_name for d in plan.drafts if d.company_name
+    )
+    tags = _tags_by_name(t for d in plan.drafts for t in d.tags)
+    new: list[_Draft] = []
+    old: list[_Draft] = []
+    for draft in plan.drafts:
+        contact = draft.contact
+        if draft.company_name:
+            contact.company = companies[draft.company_name.casefold()]
+        contact.search_text = (
+            _search_text(contact, draft.phone or "")
+            if draft.new
+            else contact.build_search_text()
+        )
+        contact.updated_at = now
+        if draft.new:
+            contact.created_at = now
+        (new if draft.new else old).append(draft)
+    _contacts_insert(new)
+    _contacts_update(old)
+    through = Contact.tags.through
+    links = {
+        (draft.contact.pk, tags[name.casefold()].pk)
+        for draft in plan.drafts
+        for name in draft.tags
+    }
+    if links:
+        # Tags are only ever added: links the contact already has are left as they are.
+        through.objects.bulk_create(
+            [through(contact_id=c, tag_id=t) for c, t in links], ignore_conflicts=True
+        )
+    if plan.consent_changes:
+        _consents_write(plan.consent_changes, changed_by, now)
+
+
+def _columns(
+    drafts: list[_Draft], names: Iterable[str]
+) -> tuple[list[Field[Any, Any]], list[list[Any]]]:
+    """The fields and, per field, the database values of the drafts' contacts (one array
+    parameter per column: a statement's size does not depend on the batch's)."""
+    by_name = {f.name: f for f in Contact._meta.concrete_fields}
+    fields = [by_name[name] for name in names]
+    values: list[list[Any]] = []
+    for model_field in fields:
+        if model_field.name == "phone":
+            # Already E.164 text: spares phonenumbers a parse and a validation per row.
+            values.append(
+                [
+                    d.phone
+                    if d.phone is not None
+                    else model_field.get_db_prep_save(d.contact.phone, connection)
+                    for d in drafts
+                ]
+            )
+        else:
+            attname = model_field.attname
+            plain = not isinstance(model_field, JSONField)
+            column = []
+            for d in drafts:
+                value = getattr(d.contact, attname)
+                # Text, numbers, ids and aware datetimes go to the driver as they are; the
+                # rest (countries, time zones, JSON) through the field's own conversion.
+                if not (plain and isinstance(value, _PLAIN)):
+                    value = model_field.get_db_prep_save(value, connection)
+                column.append(value)
+            values.append(column)
+    return fields, values
+
+
+_PLAIN = (str, int, dt.datetime, type(None))
+
+
+def _search_text(contact: Contact, phone: str) -> str:
+    """``Contact.build_search_text`` for a new contact whose phone is E.164 text, without
+    parsing the number again (its national number is what follows the country code)."""
+    national = ""
+    digits = phone.lstrip("+")
+    for size in (1, 2, 3):
+        if int(digits[:size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
+            national = str(int(digits[size:] or 0) or "")
+            break
+    parts = [
+        contact.given_name,
+        contact.family_name,
+        f"{contact.family_name}{contact.given_name}",
+        f"{contact.given_name} {contact.family_name}",
+        contact.email,
+        digits,
+        contact.company.name if contact.company_id and contact.company else "",
+    ]
+    if national:
+        parts.append("0" + national)
+    return " ".join(p.strip().lower() for p in parts if p and p.strip())
+
+
+def _with_phone(draft: _Draft) -> Contact:
+    """The draft's contact with the row's phone set on it (the bulk SQL passes it apart)."""
+    if draft.phone is not None:
+        draft.contact.phone = draft.phone
+    return draft.contact
+
+
+def _contacts_insert(drafts: list[_Draft]) -> None:
+    """INSERT the new contacts in one statement (unnest of one array per column).
+
+    The ids are drawn from the table's sequence first, so each draft knows its row without
+    relying on the order of RETURNING. Other databases (SQLite) use ``bulk_create``.
+    """
+    if not drafts:
+        return
+    if connection.vendor != "postgresql":
+        Contact.objects.bulk_create([_with_phone(d) for d in drafts])
+        return
+    table = Contact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, 'id')) "
+            "FROM generate_series(1, %s)",
+            [table, len(drafts)],
+        )
+        ids = [row[0] for row in cursor.fetchall()]
+    for draft, pk in zip(drafts, ids, strict=True):
+        draft.contact.pk = pk
+    names = [f.name for f in Contact._meta.concrete_fields]
+    fields, values = _columns(drafts, names)
+    columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    arrays = ", ".join(f"%s::{f.rel_db_type(connection)}[]" for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT * FROM unnest({arrays})",
+            values,
+        )
+    for draft in drafts:
+        draft.contact._state.adding = False
+
+
+def _contacts_update(drafts: list[_Draft]) -> None:
+    """UPDATE the changed contacts in one statement (joined to unnest of their new values);
+    other databases (SQLite) use ``bulk_update``."""
+    if not drafts:
+        return
+    if connection.vendor != "postgresql":
+        Contact.objects.bulk_update(
+            [_with_phone(d) for d in drafts], list(_UPDATE_FIELDS)
+        )
+        return
+    fields, values = _columns(drafts, _UPDATE_FIELDS)
+    quote = connection.ops.quote_name
+    table = Contact._meta.db_table
+    sets = ", ".join(
+        f"{quote(str(f.column))} = v.{quote(str(f.column))}" for f in fields
+    )
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    aliases = ", ".join(quote(str(f.column)) for f in fields)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET {sets} FROM unnest(%s::bigint[], {arrays}) "
+            f"AS v(import_pk, {aliases}) WHERE {table}.id = v.import_pk",
+            [[d.contact.pk for d in drafts], *values],
+        )
+
+
+def _companies_by_name(names: Iterable[str]) -> dict[str, Company]:
+    """casefold(name) → company: the first existing one of that name (any case) or a new one."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(name.casefold(), name)
+    if not wanted:
+        return {}
+    found: dict[str, Company] = {}
+    for company in (
+        Company.objects.annotate(name_ci=Lower("name"))
+        .filter(name_ci__in={n.lower() for n in wanted.values()})
+        .order_by("name", "id")
+    ):
+        found.setdefault(company.name.casefold(), company)
+    missing = [Company(name=name) for key, name in wanted.items() if key not in found]
+    for created in Company.objects.bulk_create(missing):
+        found[created.name.casefold()] = created
+    return found
+
+
+def _tags_by_name(names: Iterable[str]) -> dict[str, Tag]:
+    """casefold(name) → tag, creating the missing ones (a concurrent creator wins the name)."""
+    wanted: dict[str, str] = {}
+    for name in names:
+        wanted.setdefault(name.casefold(), name)
+    if not wanted:
+        return {}
+
+    def lookup() -> dict[str, Tag]:
+        tags = Tag.objects.annotate(name_ci=Lower("name")).filter(
+            name_ci__in={n.lower() for n in wanted.values()}
+        )
+        return {tag.name.casefold(): tag for tag in tags}
+
+    found = lookup()
+    missing = [Tag(name=name) for key, name in wanted.items() if key not in found]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        found = lookup()
+    return found
+
+
+def _consents_write(
+    changes: list[_ConsentChange], changed_by: User | None, now: Any
+) -> None:
+    """Marketing consents as ``consents_set`` records them: only real changes, each one in the
+    ledger (``ConsentEvent``) and in a sealed audit entry, with the source "import"."""
+    version = settings.CONSENT_WORDING_VERSION
+    stored = {
+        c.contact_id: c
+        for c in Consent.objects.select_for_update().filter(
+            purpose=_MARKETING,
+            contact_id__in=[c.draft.contact.pk for c in changes if not c.draft.new],
+        )
+    }
+    rows: dict[int, Consent] = {}
+    actual: list[tuple[_ConsentChange, bool | None]] = []
+    for change in changes:
+        contact = change.draft.contact
+        row = rows.get(contact.pk) or stored.get(contact.pk)
+        before = None if row is None else row.granted
+        if change.before is not _UNKNOWN:
+            before = change.before
+        if before is not None and before == change.after:
+            continue  # unchanged: keep who set it and when
+        row = row or Consent(contact=contact, purpose=_MARKETING)
+        row.granted, row.source, row.changed_at = (
+            change.after,
+            Consent.Source.IMPORT,
+            now,
+        )
+        row.changed_by, row.ip_address, row.wording_version = changed_by, None, version
+        rows[contact.pk] = row
+        actual.append((change, before))
+    if not actual:
+        return
+    updated = [r for r in rows.values() if r.pk is not None]
+    Consent.objects.bulk_create([r for r in rows.values() if r.pk is None])
+    if updated:
+        Consent.objects.bulk_update(
+            updated,
+            [
+                "granted",
+                "source",
+                "changed_at",
+                "changed_by",
+                "ip_address",
+                "wording_version",
+            ],
+        )
+    ConsentEvent.objects.bulk_create(
+        [
+            ConsentEvent(
+                contact=change.draft.contact,
+                purpose=_MARKETING,
+                granted=change.after,
+                source=Consent.Source.IMPORT,
+                wording_version=version,
+                at=now,
+                actor=changed_by,
+                ip_address=None,
+            )
+            for change, _before in actual
+        ]
+    )
+    keys = _contact_keys({change.draft.contact.pk for change, _before in actual})
+    actor_label = changed_by.email if changed_by and changed_by.is_staff else ""
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                at=now,
+                action=AuditEntry.Action.CONSENT_CHANGED,
+                actor_id=changed_by.pk if changed_by else None,
+                actor_label=actor_label,
+                ip_address=None,
+                path="",
+                object_type="crm.contact",
+                object_id=str(change.draft.contact.pk),
+                contact_id=change.draft.contact.pk,
+                changes={"source": Consent.Source.IMPORT, "wording_version": version},
+                sealed=keys[change.draft.contact.pk].encrypt(
+                    json.dumps(
+                        {
+                            "consents": {
+                                _MARKETING: {"before": before, "after": change.after}
+                            },
+                            "ip_address": None,
+                        },
+                        default=str,
+                    ).encode()
+                ),
+            )
+            for change, before in actual
+        ]
+    )
+
+
+def _contact_keys(contact_ids: set[int]) -> dict[int, Fernet]:
+    """Each contact's audit key, creating the missing ones (as ``audit_record`` does)."""
+    ContactKey.objects.bulk_create(
+        [ContactKey(contact_id=cid, key=Fernet.generate_key()) for cid in contact_ids],
+        ignore_conflicts=True,
+    )
+    return {
+        row.contact_id: Fernet(bytes(row.key))
+        for row in ContactKey.objects.filter(contact_id__in=contact_ids)
+    }
