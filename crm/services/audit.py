@@ -13,7 +13,6 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -42,20 +41,26 @@ def request_ip(request: HttpRequest | None) -> str | None:
     return request.META.get("REMOTE_ADDR") or None
 
 
-def _contact_fernet(contact_id: int, *, create: bool) -> Fernet | None:
-    row = ContactKey.objects.filter(contact_id=contact_id).first()
-    if row is None and create:
-        try:
-            with transaction.atomic():
-                row = ContactKey.objects.create(
-                    contact_id=contact_id, key=Fernet.generate_key()
-                )
-        except IntegrityError:  # created by a concurrent writer
-            row = ContactKey.objects.get(contact_id=contact_id)
-    return Fernet(bytes(row.key)) if row is not None else None
+def contact_keys(contact_ids: set[int], *, create: bool = True) -> dict[int, Fernet]:
+    """Each contact's sealing key; with ``create``, missing keys are made first (a concurrent
+    writer making the same key is harmless: the unique contact_id keeps one)."""
+    if not contact_ids:
+        return {}
+    if create:
+        ContactKey.objects.bulk_create(
+            [
+                ContactKey(contact_id=cid, key=Fernet.generate_key())
+                for cid in contact_ids
+            ],
+            ignore_conflicts=True,
+        )
+    return {
+        row.contact_id: Fernet(bytes(row.key))
+        for row in ContactKey.objects.filter(contact_id__in=contact_ids)
+    }
 
 
-def audit_record(
+def _entry(
     *,
     action: str,
     actor: User | Any | None = None,
@@ -66,14 +71,8 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     sealed: dict[str, Any] | None = None,
     path: str | None = None,
-) -> AuditEntry:
-    """Append one entry. ``sealed`` needs ``contact_id``: it is encrypted with that contact's key.
-
-    A staff actor is named by email; a customer actor only by id (their email would be their
-    personal data in clear), so put what identifies them in ``sealed``. Likewise the address of
-    anyone but staff acting on a contact (the customer, an unsubscribe link, a sign-in attempt
-    with their email) is sealed with the contact's values rather than kept in clear.
-    """
+) -> tuple[AuditEntry, dict[str, Any] | None]:
+    """The unsaved entry and the values still to seal under ``contact_id``'s key."""
     if sealed and contact_id is None:
         raise ValueError("sealed values need the contact they belong to")
     if request is None:
@@ -88,12 +87,7 @@ def audit_record(
     ip_address = request_ip(request)
     if ip_address and contact_id is not None and not actor_label:
         sealed, ip_address = {**(sealed or {}), "ip_address": ip_address}, None
-    token = None
-    if sealed:
-        fernet = _contact_fernet(contact_id, create=True)  # type: ignore[arg-type]
-        assert fernet is not None
-        token = fernet.encrypt(json.dumps(sealed, default=str).encode())
-    return AuditEntry.objects.create(
+    entry = AuditEntry(
         at=timezone.now(),
         action=action,
         actor_id=actor_id,
@@ -106,15 +100,65 @@ def audit_record(
         object_id=str(object_id or "")[:64],
         contact_id=contact_id,
         changes=changes or {},
-        sealed=token,
     )
+    return entry, sealed or None
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: User | Any | None = None,
+    request: HttpRequest | None = None,
+    object_type: str = "",
+    object_id: Any = "",
+    contact_id: int | None = None,
+    changes: dict[str, Any] | None = None,
+    sealed: dict[str, Any] | None = None,
+    path: str | None = None,
+) -> AuditEntry:
+    """Append one entry (see ``audit_record_many`` for what each field holds)."""
+    item = {
+        "action": action,
+        "actor": actor,
+        "request": request,
+        "object_type": object_type,
+        "object_id": object_id,
+        "contact_id": contact_id,
+        "changes": changes,
+        "sealed": sealed,
+        "path": path,
+    }
+    return audit_record_many([item])[0]
+
+
+def audit_record_many(items: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append entries in one INSERT. Each item takes ``action`` and optionally ``actor``,
+    ``request``, ``object_type``, ``object_id``, ``contact_id``, ``changes``, ``sealed``,
+    ``path``; ``sealed`` needs ``contact_id``: it is encrypted with that contact's key.
+
+    A staff actor is named by email; a customer actor only by id (their email would be their
+    personal data in clear), so put what identifies them in ``sealed``. Likewise the address of
+    anyone but staff acting on a contact (the customer, an unsubscribe link, a sign-in attempt
+    with their email) is sealed with the contact's values rather than kept in clear.
+    """
+    built = [_entry(**item) for item in items]
+    keys = contact_keys(
+        {e.contact_id for e, values in built if values and e.contact_id}
+    )
+    for entry, values in built:
+        if values:
+            assert entry.contact_id is not None
+            entry.sealed = keys[entry.contact_id].encrypt(
+                json.dumps(values, default=str).encode()
+            )
+    return AuditEntry.objects.bulk_create([entry for entry, _values in built])
 
 
 def audit_unseal(entry: AuditEntry) -> dict[str, Any] | None:
     """The sealed values of an entry, or None when there are none or the key was destroyed."""
     if not entry.sealed or entry.contact_id is None:
         return None
-    fernet = _contact_fernet(entry.contact_id, create=False)
+    fernet = contact_keys({entry.contact_id}, create=False).get(entry.contact_id)
     if fernet is None:
         return None
     try:

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django_countries import countries
 
 from crm.models import AuditEntry, Company, Consent, ConsentEvent, Contact, Tag, User
-from crm.services.audit import audit_record
+from crm.services.audit import audit_record_many
 
 # Fields a caller may set directly on a contact (the rest are derived or have their own service).
 CONTACT_FIELDS = (
@@ -385,23 +385,23 @@ def consents_set(
             row.save()
             changed.append(row)
         if changed:
-            _consent_changes_record(
-                contact=contact,
-                changed=changed,
-                before=before,
+            consent_changes_record(
+                changes=[(contact, changed, before)],
                 actor=actor if actor and actor.is_authenticated else None,
             )
     return changed
 
 
-def _consent_changes_record(
+def consent_changes_record(
     *,
-    contact: Contact,
-    changed: list[Consent],
-    before: dict[str, bool | None],
+    changes: list[tuple[Contact, list[Consent], dict[str, bool | None]]],
     actor: User | None,
 ) -> None:
-    """Append the changes to the consent ledger and one sealed entry to the audit log."""
+    """Append stored consent changes to the ledger and, per contact, one sealed audit entry.
+
+    Each item is (contact, the changed ``Consent`` rows as saved, the answer before each
+    purpose changed); ``consents_set`` passes one contact, an import batch many.
+    """
     ConsentEvent.objects.bulk_create(
         [
             ConsentEvent(
@@ -414,24 +414,36 @@ def _consent_changes_record(
                 actor=row.changed_by,
                 ip_address=row.ip_address,
             )
-            for row in changed
+            for contact, rows, _before in changes
+            for row in rows
         ]
     )
-    first = changed[0]
-    audit_record(
-        action=AuditEntry.Action.CONSENT_CHANGED,
-        actor=actor,
-        object_type="crm.contact",
-        object_id=contact.pk,
-        contact_id=contact.pk,
-        changes={"source": first.source, "wording_version": first.wording_version},
-        sealed={
-            "consents": {
-                row.purpose: {"before": before.get(row.purpose), "after": row.granted}
-                for row in changed
-            },
-            "ip_address": first.ip_address,
-        },
+    audit_record_many(
+        [
+            {
+                "action": AuditEntry.Action.CONSENT_CHANGED,
+                "actor": actor,
+                "object_type": "crm.contact",
+                "object_id": contact.pk,
+                "contact_id": contact.pk,
+                "changes": {
+                    "source": rows[0].source,
+                    "wording_version": rows[0].wording_version,
+                },
+                "sealed": {
+                    "consents": {
+                        row.purpose: {
+                            "before": before.get(row.purpose),
+                            "after": row.granted,
+                        }
+                        for row in rows
+                    },
+                    "ip_address": rows[0].ip_address,
+                },
+            }
+            for contact, rows, before in changes
+            if rows
+        ]
     )
 
 

@@ -22,13 +22,11 @@ planned again, so that row becomes an update of the contact the other writer mad
 from __future__ import annotations
 
 import datetime as dt
-import json
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
@@ -40,18 +38,15 @@ from phonenumbers import COUNTRY_CODE_TO_REGION_CODE
 
 from crm.importing import ImportRow, MappedRow, describe_errors, map_row
 from crm.models import (
-    AuditEntry,
     Company,
     Consent,
-    ConsentEvent,
     Contact,
-    ContactKey,
     ImportJob,
     ImportRejection,
     Tag,
     User,
 )
-from crm.services.contacts import parse_birthday, parse_phone
+from crm.services.contacts import consent_changes_record, parse_birthday, parse_phone
 
 EMAIL_UNIQUE_CONSTRAINT = "crm_contact_email_ci_unique"
 # A batch planned again this many times because concurrent writers keep inserting its emails
@@ -547,60 +542,26 @@ def _consents_write(
                 "wording_version",
             ],
         )
-    ConsentEvent.objects.bulk_create(
-        [
-            ConsentEvent(
-                contact=change.draft.contact,
-                purpose=_MARKETING,
-                granted=change.after,
-                source=Consent.Source.IMPORT,
-                wording_version=version,
-                at=now,
-                actor=changed_by,
-                ip_address=None,
-            )
-            for change, _before in actual
-        ]
-    )
-    keys = _contact_keys({change.draft.contact.pk for change, _before in actual})
-    actor_label = changed_by.email if changed_by and changed_by.is_staff else ""
-    AuditEntry.objects.bulk_create(
-        [
-            AuditEntry(
-                at=now,
-                action=AuditEntry.Action.CONSENT_CHANGED,
-                actor_id=changed_by.pk if changed_by else None,
-                actor_label=actor_label,
-                ip_address=None,
-                path="",
-                object_type="crm.contact",
-                object_id=str(change.draft.contact.pk),
-                contact_id=change.draft.contact.pk,
-                changes={"source": Consent.Source.IMPORT, "wording_version": version},
-                sealed=keys[change.draft.contact.pk].encrypt(
-                    json.dumps(
-                        {
-                            "consents": {
-                                _MARKETING: {"before": before, "after": change.after}
-                            },
-                            "ip_address": None,
-                        },
-                        default=str,
-                    ).encode()
-                ),
+    # Each change as it happened (a file may change one contact's answer twice).
+    consent_changes_record(
+        changes=[
+            (
+                change.draft.contact,
+                [
+                    Consent(
+                        contact=change.draft.contact,
+                        purpose=_MARKETING,
+                        granted=change.after,
+                        source=Consent.Source.IMPORT,
+                        changed_at=now,
+                        changed_by=changed_by,
+                        ip_address=None,
+                        wording_version=version,
+                    )
+                ],
+                {_MARKETING: before},
             )
             for change, before in actual
-        ]
+        ],
+        actor=changed_by,
     )
-
-
-def _contact_keys(contact_ids: set[int]) -> dict[int, Fernet]:
-    """Each contact's audit key, creating the missing ones (as ``audit_record`` does)."""
-    ContactKey.objects.bulk_create(
-        [ContactKey(contact_id=cid, key=Fernet.generate_key()) for cid in contact_ids],
-        ignore_conflicts=True,
-    )
-    return {
-        row.contact_id: Fernet(bytes(row.key))
-        for row in ContactKey.objects.filter(contact_id__in=contact_ids)
-    }
