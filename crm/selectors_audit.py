@@ -1,20 +1,35 @@
-"""Reads of the consent ledger and the audit log."""
+"""Reads of the privacy records: the consent ledger, personal-data exports and the audit log
+(unsealing lives beside sealing, in ``crm.services.audit``, and is re-exported here)."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
 
-from cryptography.fernet import Fernet, InvalidToken
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 
-from crm.models import AuditEntry, ConsentEvent, ContactKey
+from crm.models import AuditEntry, ConsentEvent, Contact, DataExport
+from crm.services.audit import audit_unseal_many
+
+__all__ = [
+    "audit_entry_list",
+    "audit_unseal_many",
+    "consent_history",
+    "data_exports_recent",
+]
+
+
+def data_exports_recent(*, contact: Contact, limit: int) -> list[DataExport]:
+    """The contact's latest personal-data exports, newest first (staff panel and portal)."""
+    return list(
+        DataExport.objects.filter(contact=contact).order_by("-created_at", "-id")[
+            :limit
+        ]
+    )
 
 
 def consent_history(*, contact_id: int) -> QuerySet[ConsentEvent]:
@@ -24,30 +39,6 @@ def consent_history(*, contact_id: int) -> QuerySet[ConsentEvent]:
         .select_related("actor")
         .order_by("-at", "-id")
     )
-
-
-def audit_unseal_many(
-    entries: Iterable[AuditEntry],
-) -> dict[int, dict[str, Any] | None]:
-    """The sealed values of each entry by id (None: nothing sealed, or the key is destroyed),
-    reading every contact's key in one query."""
-    entries = list(entries)
-    contact_ids = {e.contact_id for e in entries if e.sealed and e.contact_id}
-    keys = {
-        row.contact_id: Fernet(bytes(row.key))
-        for row in ContactKey.objects.filter(contact_id__in=contact_ids)
-    }
-    values: dict[int, dict[str, Any] | None] = {}
-    for entry in entries:
-        fernet = keys.get(entry.contact_id) if entry.sealed else None  # type: ignore[arg-type]
-        if fernet is None or entry.sealed is None:
-            values[entry.pk] = None
-            continue
-        try:
-            values[entry.pk] = json.loads(fernet.decrypt(bytes(entry.sealed)))
-        except InvalidToken:
-            values[entry.pk] = None
-    return values
 
 
 def _moment(value: str, name: str, *, end: bool) -> dt.datetime:

@@ -81,6 +81,31 @@ def effective_churn_at() -> Coalesce:
     )
 
 
+def search_text_from(
+    *,
+    given_name: str,
+    family_name: str,
+    email: str,
+    phone_digits: str,
+    national_number: str,
+    company_name: str,
+) -> str:
+    """What the contact list searches: names in both orders, email, the phone as international
+    digits and as dialled at home (0 + national number), and the company, lower-cased."""
+    parts = [
+        given_name,
+        family_name,
+        f"{family_name}{given_name}",
+        f"{given_name} {family_name}",
+        email,
+        phone_digits,
+        company_name,
+    ]
+    if national_number:
+        parts.append("0" + national_number)
+    return " ".join(p.strip().lower() for p in parts if p and p.strip())
+
+
 class ContactQuerySet(models.QuerySet["Contact"]):
     def visible_to(self, user: User) -> ContactQuerySet:
         """Every staff role sees every contact; customers and anonymous users see none."""
@@ -292,18 +317,15 @@ class Contact(TimeStampedModel):
         return self.timezone or zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     def build_search_text(self) -> str:
-        parts = [
-            self.given_name,
-            self.family_name,
-            f"{self.family_name}{self.given_name}",
-            f"{self.given_name} {self.family_name}",
-            self.email,
-            str(self.phone or "").lstrip("+"),
-            self.company.name if self.company_id and self.company else "",
-        ]
-        if self.phone and getattr(self.phone, "national_number", None):
-            parts.append("0" + str(self.phone.national_number))
-        return " ".join(p.strip().lower() for p in parts if p and p.strip())
+        national = getattr(self.phone, "national_number", None) if self.phone else None
+        return search_text_from(
+            given_name=self.given_name,
+            family_name=self.family_name,
+            email=self.email,
+            phone_digits=str(self.phone or "").lstrip("+"),
+            national_number=str(national or ""),
+            company_name=self.company.name if self.company_id and self.company else "",
+        )
 
     def clean(self) -> None:
         super().clean()

@@ -8,7 +8,9 @@ which ``audit_unseal`` answers ``None`` for every entry about that contact.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterable
 from contextvars import ContextVar, Token
 from typing import Any
 
@@ -154,17 +156,28 @@ def audit_record_many(items: list[dict[str, Any]]) -> list[AuditEntry]:
     return AuditEntry.objects.bulk_create([entry for entry, _values in built])
 
 
+def audit_unseal_many(
+    entries: Iterable[AuditEntry],
+) -> dict[int, dict[str, Any] | None]:
+    """The sealed values of each entry by id (None: nothing sealed, or the key is destroyed),
+    reading every contact's key in one query."""
+    entries = list(entries)
+    keys = contact_keys(
+        {e.contact_id for e in entries if e.sealed and e.contact_id}, create=False
+    )
+    values: dict[int, dict[str, Any] | None] = {}
+    for entry in entries:
+        fernet = keys.get(entry.contact_id) if entry.contact_id else None
+        values[entry.pk] = None
+        if fernet is not None and entry.sealed:
+            with contextlib.suppress(InvalidToken):  # a foreign token reads as erased
+                values[entry.pk] = json.loads(fernet.decrypt(bytes(entry.sealed)))
+    return values
+
+
 def audit_unseal(entry: AuditEntry) -> dict[str, Any] | None:
-    """The sealed values of an entry, or None when there are none or the key was destroyed."""
-    if not entry.sealed or entry.contact_id is None:
-        return None
-    fernet = contact_keys({entry.contact_id}, create=False).get(entry.contact_id)
-    if fernet is None:
-        return None
-    try:
-        return json.loads(fernet.decrypt(bytes(entry.sealed)))
-    except InvalidToken:
-        return None
+    """The sealed values of one entry (see ``audit_unseal_many``)."""
+    return audit_unseal_many([entry])[entry.pk]
 
 
 def contact_keys_destroy(*, contact_id: int) -> int:

@@ -46,6 +46,7 @@ from crm.models import (
     Tag,
     User,
 )
+from crm.models.contacts import search_text_from
 from crm.services.contacts import consent_changes_record, parse_birthday, parse_phone
 
 EMAIL_UNIQUE_CONSTRAINT = "crm_contact_email_ci_unique"
@@ -371,18 +372,16 @@ def _search_text(contact: Contact, phone: str) -> str:
         if int(digits[:size] or 0) in COUNTRY_CODE_TO_REGION_CODE:
             national = str(int(digits[size:] or 0) or "")
             break
-    parts = [
-        contact.given_name,
-        contact.family_name,
-        f"{contact.family_name}{contact.given_name}",
-        f"{contact.given_name} {contact.family_name}",
-        contact.email,
-        digits,
-        contact.company.name if contact.company_id and contact.company else "",
-    ]
-    if national:
-        parts.append("0" + national)
-    return " ".join(p.strip().lower() for p in parts if p and p.strip())
+    return search_text_from(
+        given_name=contact.given_name,
+        family_name=contact.family_name,
+        email=contact.email,
+        phone_digits=digits,
+        national_number=national,
+        company_name=contact.company.name
+        if contact.company_id and contact.company
+        else "",
+    )
 
 
 def _with_phone(draft: _Draft) -> Contact:

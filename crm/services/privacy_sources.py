@@ -34,7 +34,7 @@ from crm.models import (
     Task,
 )
 from crm.privacy import PersonalDataSource, Row, register, rows, to_json
-from crm.services.audit import audit_unseal, contact_keys_destroy
+from crm.services.audit import audit_unseal_many, contact_keys_destroy
 
 # --- Profile ---------------------------------------------------------------------------------
 
@@ -383,7 +383,10 @@ def data_exports_erase(contact_id: int) -> int:
 
 
 def audit_export(contact_id: int) -> list[Row]:
-    entries = AuditEntry.objects.filter(contact_id=contact_id).order_by("at", "id")
+    entries = list(
+        AuditEntry.objects.filter(contact_id=contact_id).order_by("at", "id")
+    )
+    values = audit_unseal_many(entries)
     return to_json(
         [
             {
@@ -393,9 +396,9 @@ def audit_export(contact_id: int) -> list[Row]:
                 "object_type": entry.object_type,
                 "object_id": entry.object_id,
                 "changes": entry.changes,
-                "values": audit_unseal(entry),
+                "values": values[entry.pk],
             }
-            for entry in entries.iterator()
+            for entry in entries
         ]
     )
 

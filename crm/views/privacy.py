@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from crm.models import Contact, DataExport, Erasure
 from crm.permissions import AuthenticatedRequest, manager_required
 from crm.roles import MANAGER_ROLES, role_of
+from crm.selectors_audit import data_exports_recent
 from crm.services.privacy import (
     contact_erase,
     data_export_is_available,
@@ -92,11 +93,7 @@ def contact_panel(*, request: HttpRequest, contact: Contact) -> dict[str, Any] |
     """The "Personal data" box on the contact page, for managers and admins only."""
     if role_of(request.user) not in MANAGER_ROLES:
         return None
-    exports = list(
-        DataExport.objects.filter(contact=contact).order_by("-created_at", "-id")[
-            :PANEL_EXPORTS
-        ]
-    )
+    exports = data_exports_recent(contact=contact, limit=PANEL_EXPORTS)
     html = render_to_string(
         "crm/privacy/_panel.html",
         {

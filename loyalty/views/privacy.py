@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 
 from crm.models import Contact, DataExport, Erasure
 from crm.permissions import AuthenticatedRequest
+from crm.selectors_audit import data_exports_recent
 from crm.services.privacy import (
     contact_erase,
     data_export_request,
@@ -49,9 +50,7 @@ def _export_context(export: DataExport) -> dict[str, object]:
 @customer_portal
 def portal_my_data(request: AuthenticatedRequest, contact: Contact) -> HttpResponse:
     """What we hold about you: export it, or erase your account."""
-    exports = DataExport.objects.filter(contact=contact).order_by("-created_at", "-id")[
-        :PORTAL_EXPORTS
-    ]
+    exports = data_exports_recent(contact=contact, limit=PORTAL_EXPORTS)
     return render(
         request,
         "loyalty/portal/my_data.html",
