@@ -11,6 +11,7 @@ import base64
 import binascii
 import datetime as dt
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,10 +35,14 @@ class KeysetPage:
         return bool(self.next_cursor or self.previous_cursor)
 
 
-def _encode_cursor(direction: str, row: Model, ordering: tuple[str, ...]) -> str:
+def _encode_cursor(
+    direction: str, row: Model | Mapping[str, Any], ordering: tuple[str, ...]
+) -> str:
     values = []
     for name in ordering:
-        value = getattr(row, name.lstrip("-"))
+        column = name.lstrip("-")
+        # Rows are model instances, or dictionaries from ``.values()`` holding the columns.
+        value = row[column] if isinstance(row, Mapping) else getattr(row, column)
         values.append(value.isoformat() if isinstance(value, dt.datetime) else value)
     raw = json.dumps({"d": direction, "v": values}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")

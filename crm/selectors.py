@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Sum
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+)
+from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -167,6 +179,68 @@ def contact_list(
         Prefetch("tags", queryset=Tag.objects.order_by("name")),
         Prefetch("consents", queryset=Consent.objects.order_by("purpose")),
     )
+
+
+# A contact as the API's list answers it, read as plain rows: the list is the hottest read of a
+# CRM, and building model instances for 50 contacts with their companies, tags and consents
+# cost several times the queries themselves.
+CONTACT_ROW_FIELDS = (
+    "id",
+    "given_name",
+    "family_name",
+    "email",
+    "company_id",
+    "country",
+    "language",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "owner_id",
+    "lifecycle_stage",
+    "source",
+    "customer_since",
+    "last_purchase_at",
+    "churned_at",
+    "erased_at",
+    "attributes",
+    "created_at",
+    "updated_at",
+)
+
+
+def contact_list_rows(
+    *, user: User, params: Mapping[str, Any] | None = None
+) -> QuerySet[Any]:
+    """``contact_list`` as dictionaries of ``CONTACT_ROW_FIELDS`` plus ``company_name`` and
+    the stored text of ``phone`` (E.164) and ``timezone`` (its name), unparsed (one query per
+    page; ``contact_rows_related`` adds tags and consents)."""
+    qs: QuerySet[Contact] = Contact.objects.visible_to(user)
+    if params:
+        qs = contact_filter(qs, params, user=user)
+    return qs.values(
+        *CONTACT_ROW_FIELDS,
+        company_name=F("company__name"),
+        phone_text=Cast("phone", TextField()),
+        timezone_text=Cast("timezone", TextField()),
+    )
+
+
+def contact_rows_related(
+    ids: list[int],
+) -> tuple[dict[int, list[str]], dict[int, dict[str, bool]]]:
+    """The tag names (by name) and consent answers of the contacts ``ids``: two queries."""
+    tags: dict[int, list[str]] = defaultdict(list)
+    links = Contact.tags.through.objects.filter(contact_id__in=ids)
+    for contact_id, name in links.order_by("tag__name").values_list(
+        "contact_id", "tag__name"
+    ):
+        tags[contact_id].append(name)
+    consents: dict[int, dict[str, bool]] = defaultdict(dict)
+    for contact_id, purpose, granted in Consent.objects.filter(
+        contact_id__in=ids
+    ).values_list("contact_id", "purpose", "granted"):
+        consents[contact_id][purpose] = granted
+    return tags, consents
 
 
 def contact_detail(*, user: User, contact_id: int) -> Contact:

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy as _
 from crm import hooks
 from crm.currencies import quantize
 from crm.models import (
-    Contact,
     ContactMerge,
     Interaction,
     OutboundMessage,
@@ -207,17 +206,17 @@ def _outreach_entries(
 
 def contact_timeline(
     *,
-    contact: Contact,
+    contact_id: int,
     kinds: set[str] | None = None,
     before: dt.datetime | None = None,
     limit: int = 50,
 ) -> list[TimelineEntry]:
     """The newest ``limit`` entries older than ``before`` across every source, newest first."""
     streams = [
-        _crm_entries(contact_id=contact.pk, kinds=kinds, before=before, limit=limit)
+        _crm_entries(contact_id=contact_id, kinds=kinds, before=before, limit=limit)
     ]
     streams += [
-        source(contact_id=contact.pk, kinds=kinds, before=before, limit=limit)
+        source(contact_id=contact_id, kinds=kinds, before=before, limit=limit)
         for source in hooks.timeline_sources
     ]
     entries = [entry for stream in streams for entry in stream]

@@ -120,6 +120,36 @@ class ContactQuerySet(models.QuerySet["Contact"]):
         )
 
 
+def contact_display_name(
+    *,
+    pk: int | None,
+    given_name: str,
+    family_name: str,
+    language: str,
+    email: str,
+    erased_at: dt.datetime | None,
+) -> str:
+    """How a contact is named everywhere (the model's ``display_name``, and list rows read
+    without a model instance)."""
+    if erased_at is not None:
+        return str(_("Erased contact #%(id)s") % {"id": pk})
+    return (
+        person_name(given_name=given_name, family_name=family_name, language=language)
+        or email
+    )
+
+
+def birthday_iso_from(
+    year: int | None, month: int | None, day: int | None
+) -> str | None:
+    """``YYYY-MM-DD``, or ``--MM-DD`` when the year is unknown (vCard/ISO 8601 style)."""
+    if month is None or day is None:
+        return None
+    if year:
+        return f"{year:04d}-{month:02d}-{day:02d}"
+    return f"--{month:02d}-{day:02d}"
+
+
 class Contact(TimeStampedModel):
     """A person we sell to or support; the root of every CRM record."""
 
@@ -284,15 +314,13 @@ class Contact(TimeStampedModel):
 
     @property
     def display_name(self) -> str:
-        if self.erased_at is not None:
-            return str(_("Erased contact #%(id)s") % {"id": self.pk})
-        return (
-            person_name(
-                given_name=self.given_name,
-                family_name=self.family_name,
-                language=self.language,
-            )
-            or self.email
+        return contact_display_name(
+            pk=self.pk,
+            given_name=self.given_name,
+            family_name=self.family_name,
+            language=self.language,
+            email=self.email,
+            erased_at=self.erased_at,
         )
 
     @property
@@ -305,11 +333,7 @@ class Contact(TimeStampedModel):
     @property
     def birthday_iso(self) -> str | None:
         """``YYYY-MM-DD``, or ``--MM-DD`` when the year is unknown (vCard/ISO 8601 style)."""
-        if self.birth_month is None or self.birth_day is None:
-            return None
-        if self.birth_year:
-            return f"{self.birth_year:04d}-{self.birth_month:02d}-{self.birth_day:02d}"
-        return f"--{self.birth_month:02d}-{self.birth_day:02d}"
+        return birthday_iso_from(self.birth_year, self.birth_month, self.birth_day)
 
     @property
     def effective_timezone(self) -> zoneinfo.ZoneInfo:

@@ -288,7 +288,7 @@ def _timeline_context(
         ):  # well-formed but impossible, e.g. month 13: start at the top
             before = None
     entries: list[TimelineEntry] = contact_timeline(
-        contact=contact, kinds=kinds, before=before, limit=TIMELINE_PAGE
+        contact_id=contact.pk, kinds=kinds, before=before, limit=TIMELINE_PAGE
     )
     next_before = (
         entries[-1].occurred_at.isoformat() if len(entries) == TIMELINE_PAGE else None

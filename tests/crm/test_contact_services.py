@@ -401,15 +401,15 @@ def test_timeline_merges_sources_newest_first_and_pages_by_time(agent):
         "note",
         "purchase",
     }  # other apps (loyalty points) add their own entries
-    entries = contact_timeline(contact=contact, kinds=crm_kinds, limit=3)
+    entries = contact_timeline(contact_id=contact.pk, kinds=crm_kinds, limit=3)
     assert [e.kind for e in entries] == ["note", "purchase", "note"]
     older = contact_timeline(
-        contact=contact, kinds=crm_kinds, before=entries[-1].occurred_at, limit=3
+        contact_id=contact.pk, kinds=crm_kinds, before=entries[-1].occurred_at, limit=3
     )
     assert [e.body for e in older] == ["30"]
-    assert [e.kind for e in contact_timeline(contact=contact, kinds={"purchase"})] == [
-        "purchase"
-    ]
+    assert [
+        e.kind for e in contact_timeline(contact_id=contact.pk, kinds={"purchase"})
+    ] == ["purchase"]
 
 
 def test_other_apps_add_entries_through_the_registry(agent):
@@ -429,7 +429,7 @@ def test_other_apps_add_entries_through_the_registry(agent):
 
     hooks.timeline_sources.register(points_source)
     try:
-        assert [e.kind for e in contact_timeline(contact=contact)] == ["points"]
+        assert [e.kind for e in contact_timeline(contact_id=contact.pk)] == ["points"]
     finally:
         hooks.timeline_sources.unregister(points_source)
 
@@ -487,7 +487,7 @@ def test_merge_keeps_everything_of_both_and_records_itself(manager, agent, custo
     assert moved == [{"survivor_id": survivor.pk, "merged_id": merged.pk}]
     assert record.snapshot["email"] == "jimin@example.com"
     assert ContactMerge.objects.get().merged_by == manager
-    assert contact_timeline(contact=survivor, kinds={"merge"})[0].title.endswith(
+    assert contact_timeline(contact_id=survivor.pk, kinds={"merge"})[0].title.endswith(
         "Jimin Kim"
     )
 

@@ -1,14 +1,19 @@
 """The contacts API: payloads, permissions per role, bad input naming the field, pinned query counts."""
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
+from rest_framework.utils.encoders import JSONEncoder
 
-from crm.models import Contact, Interaction, Segment, Task
+from crm.api.contacts import ContactOutputSerializer
+from crm.models import Contact, Erasure, Interaction, Segment, Task
+from crm.selectors import contact_list
 from crm.services import contact_create, interaction_log, purchase_record
+from crm.services.privacy import contact_erase
 from tests.crm.factories import CompanyFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
@@ -173,10 +178,73 @@ def test_contact_list_is_a_fixed_number_of_queries(
             consents={"marketing_email": True},
         )
     token = Token.objects.create(user=agent)
-    # token+user, role groups, contacts page (with company/owner), tags, consents
+    # token+user, role groups, contacts page (with company name), tags, consents
     with django_assert_num_queries(5):
         response = api_client.get(URL, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert len(response.json()["results"]) == count
+
+
+def test_list_rows_are_what_the_detail_serializer_gives_for_the_same_contacts(
+    as_agent, agent, manager
+):
+    """The list builds its rows without the serializer (speed); it must answer exactly what
+    ``ContactOutputSerializer`` answers, for every kind of contact."""
+    kinds = [
+        make(
+            email="full@example.com",
+            phone="010-1234-5678",
+            country="KR",
+            language="ko",
+            timezone="Asia/Seoul",
+            birthday="1990-02-28",
+            tags=["vip", "alpha"],
+            company=CompanyFactory(name="Hanbit"),
+            consents={"sms": True, "marketing_email": False},
+            attributes={"size": "M", "n": 3},
+        ),
+        make(
+            given_name="Anna",
+            family_name="Schmidt",
+            email="anna@example.com",
+            language="en",
+            birthday="--02-29",
+        ),
+        make(given_name="Erase", family_name="Me", email="only-email@example.com"),
+        make(
+            given_name="Bence",
+            country="HU",
+            family_name="Nagy",
+            phone="+36 1 234 5678",
+        ),
+        make(
+            given_name="太郎",
+            family_name="山田",
+            email="yamada@example.com",
+            owner=manager,
+            lifecycle_stage="customer",
+        ),
+    ]
+    purchase_record(
+        contact=kinds[1],
+        amount=Decimal("12.50"),
+        currency="USD",
+        occurred_at=timezone.now() - dt.timedelta(days=3),
+    )
+    contact_erase(
+        contact=kinds[2], actor=manager, reason="asked", via=Erasure.Via.STAFF
+    )
+    listed = {row["id"]: row for row in as_agent.get(URL).json()["results"]}
+    assert set(listed) == {c.pk for c in kinds}
+    for contact in kinds:
+        serialized = ContactOutputSerializer(
+            contact_list(user=agent).get(pk=contact.pk)
+        )
+        assert listed[contact.pk] == json.loads(
+            json.dumps(serialized.data, cls=JSONEncoder)
+        )
+    erased = listed[kinds[2].pk]
+    assert erased["name"].startswith("Erased contact")
+    assert erased["email"] != "only-email@example.com"
 
 
 def test_contact_detail_is_a_fixed_number_of_queries(

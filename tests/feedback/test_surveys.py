@@ -332,7 +332,7 @@ def test_promoters_passives_and_good_csat_make_no_task(agent):
 def test_a_response_is_on_the_contact_timeline(nps):
     contact = ContactFactory()
     _answer(nps, contact, 8)
-    entries = contact_timeline(contact=contact, kinds={"survey"})
+    entries = contact_timeline(contact_id=contact.pk, kinds={"survey"})
     assert entries[0].kind == "survey"
     assert entries[0].data["score"] == 8
 

@@ -234,7 +234,7 @@ def test_tickets_follow_a_contact_merge_and_show_on_the_timeline():
     tickets_merge(survivor_id=survivor.pk, merged_id=merged.pk)
     ticket.refresh_from_db()
     assert ticket.contact == survivor
-    entries = contact_timeline(contact=survivor, kinds={"ticket"})
+    entries = contact_timeline(contact_id=survivor.pk, kinds={"ticket"})
     assert [(e.kind, e.object_id) for e in entries] == [("ticket", ticket.pk)]
 
 

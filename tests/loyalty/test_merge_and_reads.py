@@ -189,12 +189,12 @@ def test_points_redemptions_and_tier_changes_appear_on_the_contact_timeline(cloc
         reward=RewardFactory(cost=10, name_en="Coffee"),
         key=key(),
     )
-    kinds = [e.kind for e in contact_timeline(contact=contact)]
+    kinds = [e.kind for e in contact_timeline(contact_id=contact.pk)]
     assert sorted(set(kinds)) == ["points", "purchase", "redemption", "tier"]
     assert {"points", "redemption", "tier"} <= set(TIMELINE_KINDS)
-    [redeemed] = contact_timeline(contact=contact, kinds={"redemption"})
+    [redeemed] = contact_timeline(contact_id=contact.pk, kinds={"redemption"})
     assert redeemed.title == "Redeemed Coffee"
-    points = contact_timeline(contact=contact, kinds={"points"})
+    points = contact_timeline(contact_id=contact.pk, kinds={"points"})
     assert [e.data["points"] for e in points] == [-10, 1000]
     assert points[1].title == f"+1000 points: Purchase #{contact.purchases.get().pk}"
 
