@@ -392,14 +392,50 @@ def _insert(
         cursor.execute(statement, params)
 
 
+CONTACT_DAY_KEYS = ("contact_id", "day", "country", "language", "owner_id")
+
+
+def _insert_contact_days(scope: Scope) -> None:
+    """Every contact-day source in one grouped ``INSERT``: each (contact, day) row is written
+    once, in key order, instead of inserted by one source and updated by the next (an update
+    rewrites the row and every index entry: 15 s of a 21 s rebuild at 100,000 contacts)."""
+    selects = [_select(source(scope)) for source in CONTACT_DAY_SOURCES]
+    metrics = [
+        c for columns, _sql, _p in selects for c in columns if c not in CONTACT_DAY_KEYS
+    ]
+    quote = connection.ops.quote_name
+    ctes, branches, params = [], [], []
+    for index, (columns, sql, source_params) in enumerate(selects):
+        name = f"source{index}"
+        ctes.append(f"{name} ({', '.join(quote(c) for c in columns)}) AS ({sql})")
+        values = [f"{quote(c) if c in columns else '0'} AS {quote(c)}" for c in metrics]
+        keys = ", ".join(quote(c) for c in CONTACT_DAY_KEYS)
+        branches.append(f"SELECT {keys}, {', '.join(values)} FROM {name}")
+        params += source_params
+    key_columns = ", ".join(quote(c) for c in CONTACT_DAY_KEYS[:2])
+    # country, language and owner come from the contact row: the same in every source.
+    shared = ", ".join(f"MAX({quote(c)})" for c in CONTACT_DAY_KEYS[2:])
+    sums = ", ".join(f"SUM({quote(c)})" for c in metrics)
+    table = quote(ContactDay._meta.db_table)
+    all_columns = ", ".join(quote(c) for c in (*CONTACT_DAY_KEYS, *metrics))
+    statement = (
+        f"WITH {', '.join(ctes)} "
+        f"INSERT INTO {table} ({all_columns}) "
+        f"SELECT {key_columns}, {shared}, {sums} "
+        f"FROM ({' UNION ALL '.join(branches)}) AS days "
+        f"GROUP BY {key_columns} ORDER BY {key_columns}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
 def _build_contacts(scope: Scope, *, now: dt.datetime) -> None:
     """(Re)write every contact-keyed rollup row of the contacts in ``scope``."""
     ContactDay.objects.filter(scope("contact_id")).delete()
     CustomerSpan.objects.filter(scope("contact_id")).delete()
     TicketFact.objects.filter(scope("contact_id")).delete()
     CustomerPeriod.objects.filter(scope("contact_id")).delete()
-    for source in CONTACT_DAY_SOURCES:
-        _insert(ContactDay, source(scope), conflict=("contact_id", "day"))
+    _insert_contact_days(scope)
     _insert(CustomerSpan, span_source(scope), rename={"ticket_id": "contact_id"})
     _insert(
         CustomerPeriod,
