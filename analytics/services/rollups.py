@@ -404,7 +404,9 @@ def _insert_contact_days(scope: Scope) -> None:
         c for columns, _sql, _p in selects for c in columns if c not in CONTACT_DAY_KEYS
     ]
     quote = connection.ops.quote_name
-    ctes, branches, params = [], [], []
+    ctes: list[str] = []
+    branches: list[str] = []
+    params: list[Any] = []
     for index, (columns, sql, source_params) in enumerate(selects):
         name = f"source{index}"
         ctes.append(f"{name} ({', '.join(quote(c) for c in columns)}) AS ({sql})")
