@@ -269,7 +269,10 @@ class ContactFilterForm(forms.Form):
         }
         for name, choices in options.items():
             _choice_field(self, name).choices = anything + choices
-        _choice_field(self, "ordering").choices = list(ORDERING_LABELS.items())
+        _choice_field(self, "ordering").choices = [
+            ("", _("Name, or newest first when searching")),
+            *ORDERING_LABELS.items(),
+        ]
         for name, field in self.fields.items():
             if name != "q":  # the list refreshes when one of these changes (HTMX)
                 field.widget.attrs["class"] = "filter-control"

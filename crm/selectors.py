@@ -248,9 +248,13 @@ def contact_detail(*, user: User, contact_id: int) -> Contact:
     return contact_list(user=user).get(pk=contact_id)
 
 
-def contact_ordering(value: str | None) -> tuple[str, ...]:
+def contact_ordering(value: str | None, *, searching: bool = False) -> tuple[str, ...]:
+    """The list's ordering: ``value``, or by name; newest first when ``searching`` without a
+    chosen order. Matches of a common name cluster in name order (every "kim" after every
+    "a…"), so a name-ordered search reads most of the table before its first page, while in
+    creation order a page costs ~50 ÷ (share of matching contacts) rows at any table size."""
     if not value:
-        return CONTACT_ORDERINGS["name"]
+        return CONTACT_ORDERINGS["-created" if searching else "name"]
     if value not in CONTACT_ORDERINGS:
         raise ValidationError(
             {

@@ -53,7 +53,12 @@ FILTER_PARAMETERS = [
     OpenApiParameter("segment", int),
     OpenApiParameter("has_purchased", bool),
     OpenApiParameter("birthday_month", int),
-    OpenApiParameter("ordering", str, enum=list(selectors.CONTACT_ORDERINGS)),
+    OpenApiParameter(
+        "ordering",
+        str,
+        enum=list(selectors.CONTACT_ORDERINGS),
+        description="Default: `name`, or `-created` (newest first) with `search`.",
+    ),
 ]
 
 

@@ -91,4 +91,7 @@ class ContactCursorPagination(KeysetPagination):
     def get_ordering(
         self, request: Request, queryset: QuerySet[Any], view: Any
     ) -> tuple[str, ...]:
-        return contact_ordering(request.query_params.get("ordering"))
+        return contact_ordering(
+            request.query_params.get("ordering"),
+            searching=bool(request.query_params.get("search", "").strip()),
+        )

@@ -103,7 +103,9 @@ def contacts(request: AuthenticatedRequest) -> HttpResponse:
     errors: list[str] = []
     page = KeysetPage()
     try:
-        ordering = selectors.contact_ordering(request.GET.get("ordering"))
+        ordering = selectors.contact_ordering(
+            request.GET.get("ordering"), searching=bool(params.get("q"))
+        )
         queryset = selectors.contact_list(user=request.user, params=params)
         page = keyset_paginate(
             queryset, ordering=ordering, cursor=request.GET.get("cursor")

@@ -166,6 +166,24 @@ def test_list_searches_filters_and_pages_with_a_cursor(as_agent):
     assert as_agent.get(URL, {"birthday_month": "13"}).status_code == 400
 
 
+def test_a_search_answers_newest_first_unless_an_order_is_chosen(as_agent):
+    """Name order would make a common name read most of the table before its first page."""
+    made = [
+        make(given_name=given, family_name="Kim", email=f"{given}@example.com")
+        for given in ("Minjun", "Ara", "Seoyeon")
+    ]
+    make(given_name="Anna", family_name="Schmidt", email="anna@example.com")
+    newest_first = [c.pk for c in sorted(made, key=lambda c: (c.created_at, c.pk))][
+        ::-1
+    ]
+    searched = as_agent.get(URL, {"search": "kim"}).json()["results"]
+    assert [r["id"] for r in searched] == newest_first
+    by_name = as_agent.get(URL, {"search": "kim", "ordering": "name"}).json()
+    assert [r["given_name"] for r in by_name["results"]] == ["Ara", "Minjun", "Seoyeon"]
+    browsing = as_agent.get(URL).json()["results"]
+    assert [r["family_name"] for r in browsing] == ["Kim", "Kim", "Kim", "Schmidt"]
+
+
 @pytest.mark.parametrize("count", [5, 40])
 def test_contact_list_is_a_fixed_number_of_queries(
     api_client, agent, count, django_assert_num_queries

@@ -134,6 +134,20 @@ def test_a_korean_name_is_found_by_the_full_name_and_by_the_given_name(
     assert "+82 10-1234-5678" in html  # the phone in international format
 
 
+def test_a_search_lists_newest_first_unless_sorted_by_name(client, agent):
+    for given in ("Ara", "Minjun"):
+        make(given_name=given, family_name="Kim", email=f"{given}@example.com")
+    client.force_login(agent)
+    url = reverse("crm:contacts")
+    assert names(client.get(url, {"q": "kim"})) == ["Minjun Kim", "Ara Kim"]
+    assert names(client.get(url, {"q": "kim", "ordering": "name"})) == [
+        "Ara Kim",
+        "Minjun Kim",
+    ]
+    page = client.get(url, {"q": "kim"}).content.decode()
+    assert "Name, or newest first when searching" in page
+
+
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
