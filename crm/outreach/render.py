@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
-from django.template import Context
+from django.template import Context, Template
 from django.utils import translation
 
 from crm.models import Campaign, Contact, MessageTemplate
@@ -13,6 +14,14 @@ from crm.models.outreach_templates import ENGINE, PLACEHOLDERS
 from crm.outreach.greetings import salutation
 
 FALLBACK_LANGUAGE = "en"
+
+
+@functools.lru_cache(maxsize=512)
+def compiled(source: str) -> Template:
+    """The compiled form of a template text: a day's greetings render the same few texts for
+    thousands of contacts, and compiling costs more than rendering. A compiled template
+    keeps no state between renders, and an edited text is a new key."""
+    return ENGINE.from_string(source)
 
 
 def message_language(*, template: MessageTemplate | Campaign, language: str) -> str:
@@ -48,6 +57,6 @@ def render_message(
         values = {name: values[name] for name in PLACEHOLDERS if name in values}
         subject_source = getattr(template, f"subject_{language}") or ""
         body_source = getattr(template, f"body_text_{language}") or ""
-        subject = ENGINE.from_string(subject_source).render(Context(values))
-        body = ENGINE.from_string(body_source).render(Context(values))
+        subject = compiled(subject_source).render(Context(values))
+        body = compiled(body_source).render(Context(values))
     return " ".join(subject.split()), body, language
