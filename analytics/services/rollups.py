@@ -13,6 +13,7 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from decimal import Decimal
 from typing import Any
 
@@ -51,6 +52,7 @@ from analytics.models import (
     TierDay,
 )
 from analytics.services.generation import rollups_changed
+from analytics.services.table_swap import rebuilt_table, swap_supported
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
 from crm.models.contacts import effective_churn_at
 from crm.selectors import contact_filter
@@ -63,7 +65,7 @@ logger = logging.getLogger(__name__)
 Scope = Callable[[str], Q]
 Progress = Callable[[int, int, str], None]
 
-CHUNK = 100_000  # contact ids per rebuild step
+CHUNK = 500_000  # contact ids per rebuild step (each step reads the ledger once more)
 TOUCHED_CHUNK = 5_000  # contact ids per refresh statement
 REBUILD_ABOVE = 50_000  # touched contacts beyond which a refresh rebuilds everything
 # A row committed a little after the previous refresh read the tables may carry an earlier
@@ -371,7 +373,7 @@ CONTACT_DAY_KEYS = ("contact_id", "day")
 CONTACT_COLUMNS = ("country", "language", "owner_id")
 
 
-def _insert_contact_days(scope: Scope) -> None:
+def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
     """Every contact-day source in one grouped ``INSERT``: each (contact, day) row is written
     once, in key order, with the contact's country, language and owner joined once, instead
     of inserted by one source and updated by the next (an update rewrites the row and every
@@ -393,7 +395,7 @@ def _insert_contact_days(scope: Scope) -> None:
         params += source_params
     sums = ", ".join(f"SUM({quote(c)}) AS {quote(c)}" for c in metrics)
     contact = quote(Contact._meta.db_table)
-    table = quote(ContactDay._meta.db_table)
+    table = quote(table or ContactDay._meta.db_table)
     all_columns = ", ".join(
         quote(c) for c in (*CONTACT_DAY_KEYS, *CONTACT_COLUMNS, *metrics)
     )
@@ -415,13 +417,17 @@ def _insert_contact_days(scope: Scope) -> None:
         cursor.execute(statement, params)
 
 
-def _build_contacts(scope: Scope, *, now: dt.datetime) -> None:
-    """(Re)write every contact-keyed rollup row of the contacts in ``scope``."""
-    ContactDay.objects.filter(scope("contact_id")).delete()
+def _build_contacts(
+    scope: Scope, *, now: dt.datetime, contact_day_table: str | None = None
+) -> None:
+    """(Re)write every contact-keyed rollup row of the contacts in ``scope`` (the contact
+    days into ``contact_day_table`` when a rebuild fills a fresh copy)."""
+    if contact_day_table is None:
+        ContactDay.objects.filter(scope("contact_id")).delete()
     CustomerSpan.objects.filter(scope("contact_id")).delete()
     TicketFact.objects.filter(scope("contact_id")).delete()
     CustomerPeriod.objects.filter(scope("contact_id")).delete()
-    _insert_contact_days(scope)
+    _insert_contact_days(scope, table=contact_day_table)
     _insert(CustomerSpan, span_source(scope), rename={"ticket_id": "contact_id"})
     _insert(
         CustomerPeriod,
@@ -594,27 +600,37 @@ def rollups_rebuild(
     now = now or timezone.now()
     state = _locked_state()
     _watermarks(state)
-    for model in CONTACT_MODELS:
-        model.objects.all().delete()
     ranges = _id_ranges(CHUNK)
     total = len(ranges) + 2
-    for index, (low, high) in enumerate(ranges, start=1):
+    with ExitStack() as stack:
+        # The biggest table is filled as a fresh copy and swapped in (PostgreSQL).
+        fresh = (
+            stack.enter_context(rebuilt_table(ContactDay))
+            if swap_supported(ContactDay)
+            else None
+        )
+        for model in CONTACT_MODELS:
+            if fresh is None or model is not ContactDay:
+                model.objects.all().delete()
+        for index, (low, high) in enumerate(ranges, start=1):
 
-        def scope(path: str, low: int = low, high: int = high) -> Q:
-            return Q(**{f"{path}__gte": low, f"{path}__lte": high})
+            def scope(path: str, low: int = low, high: int = high) -> Q:
+                return Q(**{f"{path}__gte": low, f"{path}__lte": high})
 
-        _build_contacts(scope, now=now)
+            _build_contacts(scope, now=now, contact_day_table=fresh)
+            if progress:
+                progress(index, total, f"contacts {low}-{high}")
+        _build_segments()
         if progress:
-            progress(index, total, f"contacts {low}-{high}")
-    _build_segments()
-    if progress:
-        progress(total - 1, total, "segments")
-    _build_tiers()
-    if progress:
-        progress(total, total, "tiers")
-    state.refreshed_at = state.rebuilt_at = now
-    state.save()
-    rollups_changed()
+            progress(total - 1, total, "segments")
+        _build_tiers()
+        if progress:
+            progress(total, total, "tiers")
+        state.refreshed_at = state.rebuilt_at = now
+        state.save()
+        rollups_changed()
+    # Leaving the block swapped the fresh table in, just before the commit: readers wait for
+    # the renames only.
     return len(ranges)
 
 

@@ -311,3 +311,46 @@ def test_first_refresh_without_state_is_a_full_rebuild():
 
     assert RollupState.objects.get().rebuilt_at is not None
     assert ContactDay.objects.filter(contact_id=contact.pk).exists()
+
+
+def _schema(table):
+    """Every index and constraint of ``table`` as (name, definition) pairs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT i.relname, regexp_replace(pg_get_indexdef(i.oid), ' ON \\S+', '') "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+            "WHERE x.indrelid = %s::regclass",
+            [table],
+        )
+        indexes = set(cursor.fetchall())
+        cursor.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass",
+            [table],
+        )
+        return indexes, set(cursor.fetchall())
+
+
+def test_a_rebuild_swaps_in_a_table_with_the_same_indexes_and_constraints():
+    """The rebuild fills an index-less copy of the contact days and swaps it in: the result
+    has exactly the migrated indexes and constraints, and later writes still work."""
+    table = ContactDay._meta.db_table
+    before = _schema(table)
+    contact = ContactFactory()
+    buy(contact, "10.00", "USD", at("2025-01-05"))
+
+    rollups_rebuild()
+
+    assert _schema(table) == before
+    assert (
+        ContactDay.objects.get(contact_id=contact.pk, day=dt.date(2025, 1, 5)).orders
+        == 1
+    )
+    ContactDay.objects.create(contact_id=contact.pk + 1, day=dt.date(2025, 1, 7))
+    with (
+        pytest.raises(Exception, match="analytics_contactday_unique"),
+        transaction.atomic(),
+    ):
+        ContactDay.objects.create(contact_id=contact.pk, day=dt.date(2025, 1, 5))
