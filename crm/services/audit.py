@@ -117,6 +117,7 @@ def audit_record(
     changes: dict[str, Any] | None = None,
     sealed: dict[str, Any] | None = None,
     path: str | None = None,
+    keys: dict[int, Fernet] | None = None,
 ) -> AuditEntry:
     """Append one entry (see ``audit_record_many`` for what each field holds)."""
     item = {
@@ -130,10 +131,12 @@ def audit_record(
         "sealed": sealed,
         "path": path,
     }
-    return audit_record_many([item])[0]
+    return audit_record_many([item], keys=keys)[0]
 
 
-def audit_record_many(items: list[dict[str, Any]]) -> list[AuditEntry]:
+def audit_record_many(
+    items: list[dict[str, Any]], *, keys: dict[int, Fernet] | None = None
+) -> list[AuditEntry]:
     """Append entries in one INSERT. Each item takes ``action`` and optionally ``actor``,
     ``request``, ``object_type``, ``object_id``, ``contact_id``, ``changes``, ``sealed``,
     ``path``; ``sealed`` needs ``contact_id``: it is encrypted with that contact's key.
@@ -142,11 +145,14 @@ def audit_record_many(items: list[dict[str, Any]]) -> list[AuditEntry]:
     personal data in clear), so put what identifies them in ``sealed``. Likewise the address of
     anyone but staff acting on a contact (the customer, an unsubscribe link, a sign-in attempt
     with their email) is sealed with the contact's values rather than kept in clear.
+
+    ``keys`` are the contacts' keys when the caller read them already (``contact_keys``),
+    e.g. before taking a row lock it holds until commit.
     """
     built = [_entry(**item) for item in items]
-    keys = contact_keys(
-        {e.contact_id for e, values in built if values and e.contact_id}
-    )
+    needed = {e.contact_id for e, values in built if values and e.contact_id}
+    if keys is None or not needed <= keys.keys():
+        keys = contact_keys(needed)
     for entry, values in built:
         if values:
             assert entry.contact_id is not None

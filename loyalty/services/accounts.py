@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import AuditEntry, Contact, User
 from crm.roles import MANAGER_ROLES, role_of
-from crm.services.audit import audit_record
+from crm.services.audit import audit_record, contact_keys
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
 from loyalty.services.ledger import lock_account, post_entry, random_code
 from loyalty.services.tiers import change_tier, tier_for_value
@@ -104,6 +104,10 @@ def points_adjust(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    # Read what does not depend on the balance before the lock, held until commit: on a busy
+    # member every statement under it is a statement the next adjustment waits for.
+    program = Program.load()
+    keys = contact_keys({account.contact_id})
     locked = lock_account(account.pk)
     entry, created = post_entry(
         account=locked,
@@ -111,7 +115,7 @@ def points_adjust(
         points=points,
         key=key,
         now=now or timezone.now(),
-        program=Program.load(),
+        program=program,
         source_type="loyalty.adjustment",
         reason=reason,
         actor=actor,
@@ -125,6 +129,7 @@ def points_adjust(
             contact_id=locked.contact_id,
             changes={"account_id": locked.pk, "points": points},
             sealed={"reason": reason},
+            keys=keys,
         )
     return entry
 
