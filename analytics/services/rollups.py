@@ -374,8 +374,9 @@ CONTACT_COLUMNS = ("country", "language", "owner_id")
 
 
 def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
-    """Every contact-day source in one grouped ``INSERT``: each (contact, day) row is written
-    once, in key order, with the contact's country, language and owner joined once, instead
+    """Every contact-day source in one grouped ``INSERT`` (into ``table``, a fresh copy being
+    rebuilt, or in place): each (contact, day) row is written once, with the contact's
+    country, language and owner joined once, instead
     of inserted by one source and updated by the next (an update rewrites the row and every
     index entry: 15 s of a 21 s rebuild at 100,000 contacts)."""
     selects = [_select(source(scope)) for source in CONTACT_DAY_SOURCES]
@@ -410,9 +411,12 @@ def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
         f"SELECT {picked} FROM ("
         f"SELECT {keys}, {sums} FROM ({' UNION ALL '.join(branches)}) AS parts "
         f"GROUP BY {keys}) AS days "
-        f"JOIN {contact} ON {contact}.{quote('id')} = days.{quote('contact_id')} "
-        f"ORDER BY days.{quote('contact_id')}, days.{quote('day')}"
+        f"JOIN {contact} ON {contact}.{quote('id')} = days.{quote('contact_id')}"
     )
+    if (
+        table is None
+    ):  # into the indexed table: in key order, its unique index fills in turn
+        statement += f" ORDER BY days.{quote('contact_id')}, days.{quote('day')}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 
