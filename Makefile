@@ -33,10 +33,13 @@ test: install assets compile-messages
 
 install: $(VENV)/.installed
 
+# Libraries are compiled to bytecode at install: with PYTHONDONTWRITEBYTECODE set (as in the
+# image) every process would otherwise compile each module it imports, some in mid-request
+# (phone-number metadata: a second of a 6,000-row import).
 $(VENV)/.installed: pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --inexact
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_COMPILE_BYTECODE=1 $(UV) sync --frozen --inexact
 	touch $@
 
 assets: node_modules/.package-lock.json
