@@ -128,8 +128,12 @@ class PreferencesForm(forms.Form):
         zone.choices = timezone_choices(str(contact.timezone or ""))
 
     def consents(self) -> dict[str, bool]:
+        """The answers the customer gave on this page: a box they left as shown is not an
+        answer (an unticked purpose they were never asked about stays unrecorded)."""
         return {
-            p: bool(self.cleaned_data[f"consent_{p}"]) for p in Consent.Purpose.values
+            p: bool(self.cleaned_data[f"consent_{p}"])
+            for p in Consent.Purpose.values
+            if f"consent_{p}" in self.changed_data
         }
 
 

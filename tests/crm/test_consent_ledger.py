@@ -244,3 +244,22 @@ def test_saving_portal_preferences_lands_in_the_ledger_as_portal(client, custome
     assert response.status_code == 302
     event = ConsentEvent.objects.get(contact=contact, purpose="marketing_email")
     assert (event.granted, event.source, event.actor) == (True, "portal", customer_b)
+
+
+def test_a_portal_box_left_as_shown_records_no_answer(client, customer_b):
+    """Saving the page with unticked purposes never chosen records only what was ticked;
+    unticking a given consent is a withdrawal."""
+    contact = _portal_contact(customer_b)
+    consents_set(contact=contact, consents={"sms": True}, source="staff")
+    client.force_login(customer_b)
+    response = client.post(
+        "/portal/preferences/",
+        {"language": "en", "timezone": "", "consent_surveys": "on"},
+    )
+    assert response.status_code == 302
+    portal = ConsentEvent.objects.filter(contact=contact, source="portal")
+    assert sorted(portal.values_list("purpose", "granted")) == [
+        ("sms", False),
+        ("surveys", True),
+    ]
+    assert not contact.consents.filter(purpose__in=["profiling", "marketing_email"])

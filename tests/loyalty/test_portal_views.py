@@ -379,8 +379,7 @@ def test_preferences_change_language_time_zone_and_consent(
         "marketing_email": True,
         "sms": False,
         "surveys": True,
-        "profiling": False,
-    }
+    }  # profiling was never asked and left unticked: no answer recorded
     for consent in consents.values():
         assert consent.source == Consent.Source.PORTAL
         assert consent.ip_address == "203.0.113.9"
