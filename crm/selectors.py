@@ -172,9 +172,7 @@ def contact_list(
     *, user: User, params: Mapping[str, Any] | None = None
 ) -> QuerySet[Contact]:
     """The contacts ``user`` may see, filtered by ``params``, ready for list pages (no N+1)."""
-    qs: QuerySet[Contact] = Contact.objects.visible_to(user)
-    if params:
-        qs = contact_filter(qs, params, user=user)
+    qs = _visible_contacts(user=user, params=params)
     return qs.select_related("company", "owner").prefetch_related(
         Prefetch("tags", queryset=Tag.objects.order_by("name")),
         Prefetch("consents", queryset=Consent.objects.order_by("purpose")),
@@ -214,10 +212,7 @@ def contact_list_rows(
     """``contact_list`` as dictionaries of ``CONTACT_ROW_FIELDS`` plus ``company_name`` and
     the stored text of ``phone`` (E.164) and ``timezone`` (its name), unparsed (one query per
     page; ``contact_rows_related`` adds tags and consents)."""
-    qs: QuerySet[Contact] = Contact.objects.visible_to(user)
-    if params:
-        qs = contact_filter(qs, params, user=user)
-    return qs.values(
+    return _visible_contacts(user=user, params=params).values(
         *CONTACT_ROW_FIELDS,
         company_name=F("company__name"),
         phone_text=Cast("phone", TextField()),
@@ -241,6 +236,26 @@ def contact_rows_related(
     ).values_list("contact_id", "purpose", "granted"):
         consents[contact_id][purpose] = granted
     return tags, consents
+
+
+def _visible_contacts(
+    *, user: User, params: Mapping[str, Any] | None
+) -> QuerySet[Contact]:
+    qs: QuerySet[Contact] = Contact.objects.visible_to(user)
+    return contact_filter(qs, params, user=user) if params else qs
+
+
+def contact_visible_id(*, user: User, contact_id: Any) -> int | None:
+    """The contact's id when ``user`` may see it (one small query), else None; text that is
+    not an id is no contact."""
+    if not str(contact_id).isdigit():
+        return None
+    return (
+        Contact.objects.visible_to(user)
+        .filter(pk=int(contact_id))
+        .values_list("pk", flat=True)
+        .first()
+    )
 
 
 def contact_detail(*, user: User, contact_id: int) -> Contact:

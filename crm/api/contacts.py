@@ -318,15 +318,8 @@ class ContactViewSet(viewsets.GenericViewSet):
         return selectors.contact_list(user=_actor(self.request))
 
     def _visible_contact_id(self, pk: str) -> int:
-        """The contact's id when the caller may see it (one small query), else 404."""
-        found = (
-            Contact.objects.visible_to(_actor(self.request))
-            .filter(pk=pk)
-            .values_list("pk", flat=True)
-            .first()
-            if str(pk).isdigit()
-            else None
-        )
+        """The contact's id when the caller may see it, else 404."""
+        found = selectors.contact_visible_id(user=_actor(self.request), contact_id=pk)
         if found is None:
             raise NotFound()
         return found
@@ -343,9 +336,12 @@ class ContactViewSet(viewsets.GenericViewSet):
 
     @extend_schema(responses=ContactOutputSerializer)
     def retrieve(self, request: Request, pk: str) -> Response:
-        if not str(pk).isdigit():
-            raise NotFound()
-        rows = list(selectors.contact_list_rows(user=_actor(request)).filter(pk=pk))
+        # The rows query applies the same visibility: one query, not a check and a read.
+        rows = (
+            list(selectors.contact_list_rows(user=_actor(request)).filter(pk=pk))
+            if str(pk).isdigit()
+            else []
+        )
         if not rows:
             raise NotFound()
         contact_view_record(request=request._request, contact_id=rows[0]["id"])
