@@ -1,8 +1,9 @@
 """Build the daily rollups with set-based SQL: ``INSERT … SELECT … GROUP BY`` per source.
 
-Each source is an ORM query grouped by (contact, day); its SQL is inserted as is, and a
-contact-day row that another source already wrote is completed with ``ON CONFLICT … DO
-UPDATE`` (PostgreSQL and SQLite both have it). A rebuild runs the sources over contact-id
+Each source is an ORM query grouped by (contact, day); its SQL is inserted as is, and the
+contact-day sources are summed in one grouped ``INSERT`` so each row is written once. On
+PostgreSQL a full rebuild fills a fresh copy of the contact days and swaps it in
+(``analytics.services.table_swap``). A rebuild runs the sources over contact-id
 ranges; a refresh recomputes every contact whose rows were created or changed since the last
 run (all of that contact's days, so back-dated purchases, responses and tickets count).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from decimal import Decimal
 from typing import Any
@@ -348,7 +349,6 @@ def _insert(
     model: type[Any],
     queryset: QuerySet[Any],
     *,
-    conflict: Sequence[str] = (),
     rename: dict[str, str] | None = None,
 ) -> None:
     columns, sql, params = _select(queryset)
@@ -357,14 +357,6 @@ def _insert(
     table = connection.ops.quote_name(model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     statement = f"INSERT INTO {table} ({quoted}) {sql}"
-    if conflict:
-        updates = ", ".join(
-            f"{connection.ops.quote_name(c)} = excluded.{connection.ops.quote_name(c)}"
-            for c in columns
-            if c not in conflict and c not in ("country", "language", "owner_id")
-        )
-        keys = ", ".join(connection.ops.quote_name(c) for c in conflict)
-        statement += f" ON CONFLICT ({keys}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 
