@@ -19,8 +19,9 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import connection, transaction
 from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -117,6 +118,54 @@ def _key(request: Request) -> str | None:
     return key
 
 
+def _insert_or_lock(user_id: int, key: str, fingerprint: str) -> IdempotencyRecord:
+    """The (user, key) record, locked until the transaction ends: ours, newly inserted, or
+    the one a first request committed.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent first insert of the same key to
+    commit or roll back: then either nothing is inserted and the committed row is read and
+    locked, or ours goes in. A first request that answered 5xx deleted its row, so the loop
+    inserts again.
+    """
+    quote = connection.ops.quote_name
+    table = quote(IdempotencyRecord._meta.db_table)
+    columns = ", ".join(
+        quote(c) for c in ("user_id", "key", "fingerprint", "created_at")
+    )
+    while True:
+        now = timezone.now()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
+                f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
+                [
+                    user_id,
+                    key,
+                    fingerprint,
+                    connection.ops.adapt_datetimefield_value(now),
+                ],
+            )
+            inserted = cursor.fetchone()
+        if inserted is not None:
+            record = IdempotencyRecord(
+                pk=inserted[0],
+                user_id=user_id,
+                key=key,
+                fingerprint=fingerprint,
+                created_at=now,
+            )
+            record._state.adding = False  # a stored row: save() updates it
+            record._state.db = connection.alias
+            return record
+        existing = (
+            IdempotencyRecord.objects.select_for_update()
+            .filter(user_id=user_id, key=key)
+            .first()
+        )
+        if existing is not None:
+            return existing
+
+
 def idempotent(action: Action[V, P]) -> Action[V, P]:
     """Run ``action`` at most once per (user, Idempotency-Key) and replay its first answer."""
 
@@ -129,13 +178,7 @@ def idempotent(action: Action[V, P]) -> Action[V, P]:
             return action(view, request, *args, **kwargs)
         fingerprint = request_fingerprint(request)
         with transaction.atomic():
-            # Insert-or-lock: a concurrent first insert makes ours wait on the unique key, fail,
-            # and read (and lock) the committed row instead; see QuerySet.get_or_create.
-            record, _created = (
-                IdempotencyRecord.objects.select_for_update().get_or_create(
-                    user=request.user, key=key, defaults={"fingerprint": fingerprint}
-                )
-            )
+            record = _insert_or_lock(request.user.pk, key, fingerprint)
             if record.fingerprint != fingerprint:
                 raise IdempotencyKeyReused
             if record.status_code is not None:

@@ -61,14 +61,34 @@ def role_of(user: User | AnonymousUser) -> Role | None:
         return None
     if (cached := getattr(user, "_rapport_role", None)) is not None:
         return cached  # one groups query per request, however often the role is asked
+    names: set[str] = set()
+    if getattr(user, "is_staff", False) and not getattr(user, "is_superuser", False):
+        names = set(user.groups.values_list("name", flat=True))
+    return remember_role(user, names)
+
+
+def staff_group_rank() -> models.Case:
+    """An expression ranking the role groups as ``STAFF_ROLES`` does (0 is the highest), for
+    reading a user's deciding group in the query that reads the user."""
+    return models.Case(
+        *(
+            models.When(name=role.value, then=rank)
+            for rank, role in enumerate(STAFF_ROLES)
+        ),
+        output_field=models.IntegerField(),
+    )
+
+
+def remember_role(user: User | AnonymousUser, group_names: set[str]) -> Role:
+    """Decide ``user``'s role from the names of their groups (only the role groups matter) and
+    keep it on the user for the rest of the request."""
     role = Role.AGENT  # a staff flag without a group gets the lowest staff role
     if not getattr(user, "is_staff", False):
         role = Role.CUSTOMER
     elif getattr(user, "is_superuser", False):
         role = Role.ADMIN
     else:
-        names = set(user.groups.values_list("name", flat=True))
-        role = next((r for r in STAFF_ROLES if r.value in names), Role.AGENT)
+        role = next((r for r in STAFF_ROLES if r.value in group_names), Role.AGENT)
     setattr(user, "_rapport_role", role)  # noqa: B010 (a per-request cache, not a field)
     return role
 

@@ -48,17 +48,22 @@ def contact_keys(contact_ids: set[int], *, create: bool = True) -> dict[int, Fer
     writer making the same key is harmless: the unique contact_id keeps one)."""
     if not contact_ids:
         return {}
-    if create:
+    keys = _stored_keys(contact_ids)
+    if create and (missing := contact_ids - keys.keys()):
         ContactKey.objects.bulk_create(
-            [
-                ContactKey(contact_id=cid, key=Fernet.generate_key())
-                for cid in contact_ids
-            ],
+            [ContactKey(contact_id=cid, key=Fernet.generate_key()) for cid in missing],
             ignore_conflicts=True,
         )
+        keys.update(_stored_keys(missing))
+    return keys
+
+
+def _stored_keys(contact_ids: set[int]) -> dict[int, Fernet]:
     return {
-        row.contact_id: Fernet(bytes(row.key))
-        for row in ContactKey.objects.filter(contact_id__in=contact_ids)
+        contact_id: Fernet(bytes(key))
+        for contact_id, key in ContactKey.objects.filter(
+            contact_id__in=contact_ids
+        ).values_list("contact_id", "key")
     }
 
 

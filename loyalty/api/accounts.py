@@ -39,7 +39,6 @@ from loyalty.api.base import (
     retry_scope,
 )
 from loyalty.models import PointsEntry
-from loyalty.services import InsufficientPoints
 
 CONTACT_ID_PARAMETER = OpenApiParameter(
     "contact_id", int, OpenApiParameter.PATH, description=_("The contact's id.")
@@ -121,9 +120,7 @@ class AdjustmentViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
     permission_classes = [IsManager]
 
     class InputSerializer(serializers.Serializer):
-        contact = serializers.PrimaryKeyRelatedField(
-            queryset=Contact.objects.all(), label=_("contact")
-        )
+        contact = serializers.IntegerField(label=_("contact"), min_value=1)
         points = serializers.IntegerField(
             label=_("points"),
             help_text=_("Positive to add, negative to remove; never 0."),
@@ -164,18 +161,9 @@ class AdjustmentViewSet(ConflictAs409Mixin, viewsets.GenericViewSet):
     def create(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        contact, points = data.validated_data["contact"], data.validated_data["points"]
-        account = selectors.account_for_contact(contact=contact)
-        if account is None:
-            if points < 0:
-                raise InsufficientPoints(
-                    _("This contact is not a loyalty member yet and has no points."),
-                    code="insufficient_points",
-                )
-            account, _created = services.account_get_or_create(contact=contact)
-        entry = services.points_adjust(
-            account=account,
-            points=points,
+        entry = services.contact_points_adjust(
+            contact_id=data.validated_data["contact"],
+            points=data.validated_data["points"],
             reason=data.validated_data["reason"],
             actor=request_user(request),
             key=services.new_key("adjust", scope=retry_scope(request)),

@@ -119,7 +119,8 @@ class Program(TimeStampedModel):  # type: ignore[django-manager-missing]
     @classmethod
     def load(cls) -> Program:
         """The programme row, created with the defaults the first time it is asked for."""
-        program, _created = cls.objects.get_or_create(pk=PROGRAM_ID)
+        if (program := next(iter(cls.objects.filter(pk=PROGRAM_ID)), None)) is None:
+            program, _created = cls.objects.get_or_create(pk=PROGRAM_ID)
         return program
 
 

@@ -12,6 +12,7 @@ from loyalty.services.accounts import (
     birthday_bonus_grant,
     birthday_bonuses_grant_due,
     bonus_grant,
+    contact_points_adjust,
     new_key,
     points_adjust,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "birthday_bonus_grant",
     "birthday_bonuses_grant_due",
     "bonus_grant",
+    "contact_points_adjust",
     "loyalty_verify",
     "new_key",
     "points_adjust",

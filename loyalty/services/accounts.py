@@ -17,7 +17,12 @@ from crm.models import AuditEntry, Contact, User
 from crm.roles import MANAGER_ROLES, role_of
 from crm.services.audit import audit_record, contact_keys
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
-from loyalty.services.ledger import lock_account, post_entry, random_code
+from loyalty.services.ledger import (
+    InsufficientPoints,
+    lock_account,
+    post_entry,
+    random_code,
+)
 from loyalty.services.tiers import change_tier, tier_for_value
 
 REFERRAL_CODE_LENGTH = 8
@@ -132,6 +137,38 @@ def points_adjust(
             keys=keys,
         )
     return entry
+
+
+def contact_points_adjust(
+    *,
+    contact_id: int,
+    points: int,
+    reason: str,
+    actor: User,
+    key: str,
+    now: dt.datetime | None = None,
+) -> PointsEntry:
+    """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
+    one for a credit; a deduction from them is refused, as they have no points."""
+    _manager(actor)
+    account = (
+        LoyaltyAccount.objects.filter(contact_id=contact_id)
+        .only("id", "contact_id")
+        .first()
+    )
+    if account is None:
+        contact = Contact.objects.filter(pk=contact_id).first()
+        if contact is None:
+            raise ValidationError({"contact": _("There is no contact with this id.")})
+        if points < 0:
+            raise InsufficientPoints(
+                _("This contact is not a loyalty member yet and has no points."),
+                code="insufficient_points",
+            )
+        account, _created = account_get_or_create(contact=contact, now=now)
+    return points_adjust(
+        account=account, points=points, reason=reason, actor=actor, key=key, now=now
+    )
 
 
 @transaction.atomic

@@ -1,9 +1,13 @@
 import pytest
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from rest_framework.authtoken.models import Token
 
 from config.rest import exception_handler
+from crm.roles import Role
+from crm.services.users import user_set_role
+from tests.crm.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.smoke]
 
@@ -33,6 +37,59 @@ def test_a_wrong_token_gets_401_with_a_json_error(api_client):
     )
     assert response.status_code == 401
     assert "detail" in response.json()
+
+
+@pytest.mark.parametrize(
+    ("role", "superuser"),
+    [
+        (Role.ADMIN, False),
+        (Role.MANAGER, False),
+        (Role.AGENT, False),
+        (Role.AGENT, True),  # a superuser is an Admin whatever their group
+    ],
+)
+def test_a_token_request_reads_user_and_role_in_one_query(
+    api_client, role, superuser, django_assert_num_queries
+):
+    user = UserFactory(role=role)
+    if superuser:
+        user.is_superuser = True
+        user.save(update_fields=["is_superuser"])
+    token = Token.objects.create(user=user)
+    with django_assert_num_queries(1):  # token, user and deciding role group together
+        response = api_client.get(
+            reverse("api:me"), HTTP_AUTHORIZATION=f"Token {token.key}"
+        )
+    assert response.status_code == 200
+    assert response.json()["role"] == (Role.ADMIN if superuser else role)
+
+
+def test_a_token_user_in_several_groups_gets_the_highest_role(api_client):
+    user = UserFactory(role=Role.AGENT)
+    user.groups.add(Group.objects.get(name=Role.MANAGER))
+    token = Token.objects.create(user=user)
+    response = api_client.get(
+        reverse("api:me"), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.json()["role"] == "Manager"
+
+
+def test_a_role_change_applies_to_the_next_token_request(api_client, agent):
+    token = Token.objects.create(user=agent)
+    auth = {"HTTP_AUTHORIZATION": f"Token {token.key}"}
+    assert api_client.get(reverse("api:me"), **auth).json()["role"] == "Agent"
+    user_set_role(user=agent, role=Role.MANAGER)
+    assert api_client.get(reverse("api:me"), **auth).json()["role"] == "Manager"
+
+
+def test_a_deactivated_users_token_gets_401(api_client, agent):
+    token = Token.objects.create(user=agent)
+    agent.is_active = False
+    agent.save(update_fields=["is_active"])
+    response = api_client.get(
+        reverse("api:me"), HTTP_AUTHORIZATION=f"Token {token.key}"
+    )
+    assert response.status_code == 401
 
 
 def test_session_authentication_works_for_the_browser(client, manager):

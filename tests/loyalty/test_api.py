@@ -422,6 +422,21 @@ def test_an_adjustment_needs_points_and_a_reason(as_manager, body, field):
     assert field in response.json()
 
 
+def test_adjusting_a_contact_that_does_not_exist_names_the_contact_field(as_manager):
+    missing = ContactFactory()
+    missing_id = missing.pk
+    missing.delete()
+    response = as_manager.post(
+        ADJUSTMENTS,
+        {"contact": missing_id, "points": 5, "reason": "x"},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="ko",
+    )
+    assert response.status_code == 400
+    assert response.json() == {"contact": ["이 ID의 연락처가 없습니다."]}
+    assert not LoyaltyAccount.objects.filter(contact_id=missing_id).exists()
+
+
 def test_a_retried_adjustment_is_applied_once(as_manager):
     account = member()
     body = {"contact": account.contact_id, "points": 30, "reason": "goodwill"}
