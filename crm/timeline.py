@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
+from django.db.models import Model, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +27,9 @@ from crm.models import (
     Refund,
     Task,
 )
+from crm.querycache import cached_rows
+
+M = TypeVar("M", bound=Model)
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,29 @@ TIMELINE_KINDS = {
 }
 
 
-def _window(qs: Any, field_name: str, before: dt.datetime | None, limit: int) -> Any:
+def timeline_window(
+    key: Hashable,
+    build: Callable[[int], QuerySet[M]],
+    *,
+    time_field: str,
+    contact_id: int,
+    before: dt.datetime | None,
+    limit: int,
+) -> list[M]:
+    """The newest ``limit`` rows of ``build(contact_id)`` older than ``before``, by
+    ``time_field`` then id. Each source's statement is built once per shape (``key`` names
+    what else shapes it, e.g. a list of kinds) and then only run: see ``crm.querycache``."""
+
+    def window(contact_id: int, before: dt.datetime | None = None) -> QuerySet[M]:
+        qs = build(contact_id)
+        if before is not None:
+            qs = qs.filter(**{f"{time_field}__lt": before})
+        return qs.order_by(f"-{time_field}", "-id")[:limit]
+
+    values: dict[str, Any] = {"contact_id": contact_id}
     if before is not None:
-        qs = qs.filter(**{f"{field_name}__lt": before})
-    return qs.order_by(f"-{field_name}", "-id")[:limit]
+        values["before"] = before
+    return cached_rows(("timeline", key, time_field, limit), window, **values)
 
 
 def _crm_entries(
@@ -65,10 +89,17 @@ def _crm_entries(
     interaction_kinds = {k.value for k in Interaction.Kind}
     wanted = interaction_kinds if kinds is None else kinds & interaction_kinds
     if wanted:
-        qs = Interaction.objects.filter(
-            contact_id=contact_id, kind__in=wanted
-        ).select_related("author")
-        for item in _window(qs, "occurred_at", before, limit):
+        kinds_wanted = sorted(wanted)
+        for item in timeline_window(
+            ("interaction", *kinds_wanted),
+            lambda cid: Interaction.objects.filter(
+                contact_id=cid, kind__in=kinds_wanted
+            ).select_related("author"),
+            time_field="occurred_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind=item.kind,
@@ -85,8 +116,13 @@ def _crm_entries(
                 )
             )
     if kinds is None or "purchase" in kinds:
-        for purchase in _window(
-            Purchase.objects.filter(contact_id=contact_id), "occurred_at", before, limit
+        for purchase in timeline_window(
+            "purchase",
+            lambda cid: Purchase.objects.filter(contact_id=cid),
+            time_field="occurred_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
         ):
             entries.append(
                 TimelineEntry(
@@ -109,10 +145,16 @@ def _crm_entries(
                 )
             )
     if kinds is None or "refund" in kinds:
-        refunds = Refund.objects.filter(purchase__contact_id=contact_id).select_related(
-            "purchase"
-        )
-        for refund in _window(refunds, "occurred_at", before, limit):
+        for refund in timeline_window(
+            "refund",
+            lambda cid: Refund.objects.filter(purchase__contact_id=cid).select_related(
+                "purchase"
+            ),
+            time_field="occurred_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind="refund",
@@ -130,8 +172,14 @@ def _crm_entries(
                 )
             )
     if kinds is None or "task" in kinds:
-        tasks = Task.objects.filter(contact_id=contact_id).select_related("assignee")
-        for task in _window(tasks, "created_at", before, limit):
+        for task in timeline_window(
+            "task",
+            lambda cid: Task.objects.filter(contact_id=cid).select_related("assignee"),
+            time_field="created_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind="task",
@@ -147,13 +195,15 @@ def _crm_entries(
                 )
             )
     if kinds is None or "merge" in kinds:
-        for merge in _window(
-            ContactMerge.objects.filter(survivor_id=contact_id).select_related(
+        for merge in timeline_window(
+            "merge",
+            lambda cid: ContactMerge.objects.filter(survivor_id=cid).select_related(
                 "merged_by"
             ),
-            "merged_at",
-            before,
-            limit,
+            time_field="merged_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
         ):
             entries.append(
                 TimelineEntry(
@@ -177,16 +227,21 @@ def _outreach_entries(
     *, contact_id: int, before: dt.datetime | None, limit: int
 ) -> list[TimelineEntry]:
     """Outbox messages that went (``sent``) or may have gone (``unknown``) to the contact."""
-    messages = OutboundMessage.objects.filter(
+    messages = timeline_window(
+        "outreach",
+        lambda cid: OutboundMessage.objects.filter(
+            contact_id=cid,
+            status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.UNKNOWN],
+        ).annotate(occurred_at=Coalesce("sent_at", "sending_at", "scheduled_for")),
+        time_field="occurred_at",
         contact_id=contact_id,
-        status__in=[OutboundMessage.Status.SENT, OutboundMessage.Status.UNKNOWN],
-    ).annotate(
-        occurred_at=Coalesce("sent_at", "sending_at", "scheduled_for"),
+        before=before,
+        limit=limit,
     )
     return [
         TimelineEntry(
             kind="outreach",
-            occurred_at=message.occurred_at,
+            occurred_at=message.occurred_at,  # type: ignore[attr-defined]  # annotated
             title=message.subject or str(_("Outreach")),
             body=message.body_text,
             object_id=message.pk,
@@ -200,7 +255,7 @@ def _outreach_entries(
                 "status_label": str(message.get_status_display()),
             },
         )
-        for message in _window(messages, "occurred_at", before, limit)
+        for message in messages
     ]
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.timeline import TimelineEntry
+from crm.timeline import TimelineEntry, timeline_window
 from feedback.models import Response
 from feedback.services import surveys
 
@@ -33,11 +33,15 @@ def survey_timeline_entries(
     """The contact's newest ``limit`` survey responses older than ``before``: one query."""
     if kinds is not None and "survey" not in kinds:
         return []
-    qs = Response.objects.filter(contact_id=contact_id).select_related("survey")
-    if before is not None:
-        qs = qs.filter(submitted_at__lt=before)
     entries = []
-    for response in qs.order_by("-submitted_at", "-id")[:limit]:
+    for response in timeline_window(
+        "survey",
+        lambda cid: Response.objects.filter(contact_id=cid).select_related("survey"),
+        time_field="submitted_at",
+        contact_id=contact_id,
+        before=before,
+        limit=limit,
+    ):
         title = (
             _("%(survey)s: score %(score)s")
             % {"survey": response.survey.title, "score": response.score}

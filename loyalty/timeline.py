@@ -1,16 +1,14 @@
 """Loyalty's part of the contact timeline (crm's ``timeline_sources`` hook): points, redemptions
-and tier changes, at most one indexed query per kind."""
+and tier changes, at most one indexed query per kind (each built once: ``timeline_window``)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from crm.timeline import TimelineEntry
+from crm.timeline import TimelineEntry, timeline_window
 from loyalty.models import PointsEntry, Redemption, TierChange
 
 LOYALTY_TIMELINE_KINDS = {
@@ -20,20 +18,22 @@ LOYALTY_TIMELINE_KINDS = {
 }
 
 
-def _window(qs: QuerySet[Any], before: dt.datetime | None, limit: int) -> QuerySet[Any]:
-    if before is not None:
-        qs = qs.filter(created_at__lt=before)
-    return qs.order_by("-created_at", "-id")[:limit]
-
-
 def loyalty_timeline_entries(
     *, contact_id: int, kinds: set[str] | None, before: dt.datetime | None, limit: int
 ) -> list[TimelineEntry]:
     """The contact's newest ``limit`` loyalty entries older than ``before``."""
     entries: list[TimelineEntry] = []
     if kinds is None or "points" in kinds:
-        points = PointsEntry.objects.filter(account__contact_id=contact_id)
-        for entry in _window(points.select_related("actor"), before, limit):
+        for entry in timeline_window(
+            "points",
+            lambda cid: PointsEntry.objects.filter(
+                account__contact_id=cid
+            ).select_related("actor"),
+            time_field="created_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind="points",
@@ -54,10 +54,16 @@ def loyalty_timeline_entries(
                 )
             )
     if kinds is None or "redemption" in kinds:
-        redemptions = Redemption.objects.filter(
-            account__contact_id=contact_id
-        ).select_related("reward", "created_by")
-        for redemption in _window(redemptions, before, limit):
+        for redemption in timeline_window(
+            "redemption",
+            lambda cid: Redemption.objects.filter(
+                account__contact_id=cid
+            ).select_related("reward", "created_by"),
+            time_field="created_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind="redemption",
@@ -78,10 +84,16 @@ def loyalty_timeline_entries(
                 )
             )
     if kinds is None or "tier" in kinds:
-        changes = TierChange.objects.filter(
-            account__contact_id=contact_id
-        ).select_related("from_tier", "to_tier", "actor")
-        for change in _window(changes, before, limit):
+        for change in timeline_window(
+            "tier",
+            lambda cid: TierChange.objects.filter(
+                account__contact_id=cid
+            ).select_related("from_tier", "to_tier", "actor"),
+            time_field="created_at",
+            contact_id=contact_id,
+            before=before,
+            limit=limit,
+        ):
             entries.append(
                 TimelineEntry(
                     kind="tier",

@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import User
 from crm.roles import STAFF_ROLES, role_of
-from crm.timeline import TimelineEntry
+from crm.timeline import TimelineEntry, timeline_window
 from feedback import sla
 from feedback.models.tickets import (
     BusinessCalendar,
@@ -190,9 +190,14 @@ def ticket_timeline_entries(
     """crm's ``timeline_sources`` hook: the contact's newest tickets, one indexed query."""
     if kinds is not None and "ticket" not in kinds:
         return []
-    qs = Ticket.objects.filter(contact_id=contact_id).select_related("assignee")
-    if before is not None:
-        qs = qs.filter(created_at__lt=before)
+    tickets = timeline_window(
+        "ticket",
+        lambda cid: Ticket.objects.filter(contact_id=cid).select_related("assignee"),
+        time_field="created_at",
+        contact_id=contact_id,
+        before=before,
+        limit=limit,
+    )
     return [
         TimelineEntry(
             kind="ticket",
@@ -210,7 +215,7 @@ def ticket_timeline_entries(
                 "url": ticket.get_absolute_url(),
             },
         )
-        for ticket in qs.order_by("-created_at", "-id")[:limit]
+        for ticket in tickets
     ]
 
 

@@ -555,7 +555,7 @@ def test_the_api_list_is_a_fixed_number_of_queries(
         contact = ContactFactory()
         consents_set(contact=contact, consents={"sms": True}, source="staff")
     token = Token.objects.create(user=admin)
-    # token+user, the page, the contacts' keys (an admin's role needs no groups query)
+    # token with user and role, the page, the contacts' keys
     with django_assert_num_queries(3):
         response = api_client.get(AUDIT_URL, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert len(response.json()["results"]) == count

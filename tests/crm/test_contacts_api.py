@@ -196,8 +196,8 @@ def test_contact_list_is_a_fixed_number_of_queries(
             consents={"marketing_email": True},
         )
     token = Token.objects.create(user=agent)
-    # token+user, role groups, contacts page (with company name), tags, consents
-    with django_assert_num_queries(5):
+    # token with user and role, contacts page (with company name), tags, consents
+    with django_assert_num_queries(4):
         response = api_client.get(URL, HTTP_AUTHORIZATION=f"Token {token.key}")
     assert len(response.json()["results"]) == count
 
@@ -332,6 +332,30 @@ def test_timeline_endpoint_pages_newest_first(as_agent, agent):
         ).status_code
         == 400
     )
+
+
+@pytest.mark.parametrize("calls", [2, 30])
+def test_a_timeline_page_is_one_query_per_source(
+    api_client, agent, calls, django_assert_num_queries
+):
+    contact = make(email="tlq@example.com")
+    for minute in range(calls):
+        interaction_log(
+            contact=contact,
+            author=agent,
+            kind="call",
+            body=f"call {minute}",
+            occurred_at=timezone.now() - dt.timedelta(minutes=minute),
+        )
+    token = Token.objects.create(user=agent)
+    url = f"{URL}{contact.pk}/timeline/"
+    api_client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}")  # statements built
+    # token with user and role, the contact's visibility, then one query per source: crm's
+    # interactions, purchases, refunds, tasks, merges and outreach, loyalty's points,
+    # redemptions and tier changes, feedback's survey responses and tickets
+    with django_assert_num_queries(13):
+        response = api_client.get(url, HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert len(response.json()["results"]) == min(calls, 50)
 
 
 def test_merge_is_for_managers_and_moves_the_records(
