@@ -2,9 +2,10 @@
 
 For a small indexed read Django spends more CPU building the SQL than PostgreSQL spends
 answering it: a contact's timeline, a dozen such reads, spent about half its time there.
-``cached_rows`` builds the queryset with stand-in values the first time it sees a key, notes
-where each stand-in landed among the statement's parameters, and from then on sends the same
-SQL with the real values, making model instances as the queryset would (``select_related``
+``cached_rows`` builds the queryset twice with stand-in values the first time it sees a key,
+notes where each stand-in landed among the statement's parameters (and refuses a value that
+changes the SQL's text or reaches it altered), and from then on sends the same SQL with the
+real values, making model instances as the queryset would (``select_related``
 included). What changes the statement's text (a filter present or not, a list's length, a
 limit) belongs in the key; only values that Django passes as parameters may vary.
 """
@@ -24,9 +25,14 @@ from django.utils.translation import get_language
 
 M = TypeVar("M", bound=Model)
 
-# Values no real row holds, so each can be found among a statement's parameters.
-_STAND_IN_INT = -7_319_204_865_113
-_STAND_IN_TIME = dt.datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=dt.UTC)
+# Two sets of stand-in values, each valid for the smallest column of its type: the statement
+# is built with both, and a parameter is a value's slot only where it follows the value.
+_STAND_IN_INTS = (31_607, 29_311)
+_STAND_IN_TIMES = (
+    dt.datetime(1901, 2, 3, 4, 5, 6, 789_012, tzinfo=dt.UTC),
+    dt.datetime(1903, 4, 5, 6, 7, 8, 901_234, tzinfo=dt.UTC),
+)
+_STAND_IN_TEXTS = ("\x1fquerycache stand-in a", "\x1fquerycache stand-in b")
 
 
 @dataclass(frozen=True)
@@ -42,37 +48,50 @@ class _Statement:
 _statements: dict[Hashable, _Statement] = {}
 
 
-def _stand_ins(values: dict[str, Any]) -> dict[str, Any]:
+def _stand_ins(values: dict[str, Any], which: int) -> dict[str, Any]:
     stand_ins: dict[str, Any] = {}
     for index, (name, value) in enumerate(values.items()):
         if isinstance(value, dt.datetime):
-            stand_ins[name] = _STAND_IN_TIME + dt.timedelta(seconds=index)
+            stand_ins[name] = _STAND_IN_TIMES[which] + dt.timedelta(seconds=index)
         elif isinstance(value, int) and not isinstance(value, bool):
-            stand_ins[name] = _STAND_IN_INT - index
+            stand_ins[name] = _STAND_IN_INTS[which] - index
+        elif isinstance(value, str):
+            stand_ins[name] = f"{_STAND_IN_TEXTS[which]}{index}"
         else:
-            raise TypeError(f"{name}: only int and datetime values can vary")
+            raise TypeError(f"{name}: only int, str and datetime values can vary")
     return stand_ins
 
 
-def _compile(queryset: QuerySet[Any], stand_ins: dict[str, Any]) -> _Statement:
-    compiler = queryset.query.get_compiler(using=queryset.db)
-    sql, params = compiler.as_sql()
-    ops = compiler.connection.ops
-    wanted = {}
-    for name, stand_in in stand_ins.items():
-        wanted[name] = {stand_in}
-        if isinstance(stand_in, dt.datetime):
-            wanted[name].add(ops.adapt_datetimefield_value(stand_in))
-        if str(stand_in) in sql:
-            raise ValueError(f"{name} is written into the SQL, not passed: key it")
-    slots = tuple(
-        (position, name)
-        for position, param in enumerate(params)
-        for name, forms in wanted.items()
-        if isinstance(param, Hashable) and param in forms
-    )
-    if missing := set(stand_ins) - {name for _position, name in slots}:
-        raise ValueError(f"the queryset does not use {sorted(missing)}")
+def _forms(value: Any, ops: Any) -> list[Any]:
+    """How a stand-in may appear among the parameters: as it is, or as a datetime adapted."""
+    if isinstance(value, dt.datetime):
+        return [value, ops.adapt_datetimefield_value(value)]
+    return [value]
+
+
+def _compile(build: Callable[..., QuerySet[Any]], values: dict[str, Any]) -> _Statement:
+    stand_ins = [_stand_ins(values, which) for which in (0, 1)]
+    querysets = [build(**each) for each in stand_ins]
+    compilers = [qs.query.get_compiler(using=qs.db) for qs in querysets]
+    (sql, params), (other_sql, other_params) = (c.as_sql() for c in compilers)
+    if sql != other_sql or len(params) != len(other_params):
+        raise ValueError("a value shapes the SQL, not only its parameters: key it")
+    ops = compilers[0].connection.ops
+    slots = []
+    for position, (param, other) in enumerate(zip(params, other_params, strict=True)):
+        names = [
+            name
+            for name in values
+            if any(param == f for f in _forms(stand_ins[0][name], ops))
+            and any(other == f for f in _forms(stand_ins[1][name], ops))
+        ]
+        if names:
+            slots.append((position, names[0]))
+        elif param != other:
+            raise ValueError("a value reaches the SQL altered (e.g. by a lookup)")
+    if missing := set(values) - {name for _position, name in slots}:
+        raise ValueError(f"the queryset does not pass {sorted(missing)} as a parameter")
+    compiler = compilers[0]
     klass_info = compiler.klass_info
     assert klass_info is not None, "cached_rows reads model instances"
     fields = klass_info["select_fields"]
@@ -81,7 +100,7 @@ def _compile(queryset: QuerySet[Any], stand_ins: dict[str, Any]) -> _Statement:
         compiler=compiler,
         sql=sql,
         params=tuple(params),
-        slots=slots,
+        slots=tuple(slots),
         init_list=tuple(
             column[0].target.attname for column in compiler.select[model_slice]
         ),
@@ -90,18 +109,18 @@ def _compile(queryset: QuerySet[Any], stand_ins: dict[str, Any]) -> _Statement:
 
 
 def cached_rows(
-    key: Hashable, build: Callable[..., QuerySet[M]], **values: Any
+    key: Hashable, build: Callable[..., QuerySet[M]], /, **values: Any
 ) -> list[M]:
     """``list(build(**values))``, with the SQL built once per key, database and language.
 
-    ``values`` are ints and aware datetimes; ``build`` must pass each to the database as a
-    parameter (a filter value), never shape the statement with it.
+    ``values`` are ints, strings and aware datetimes; ``build`` must pass each to the
+    database as it is, as a parameter (an exact filter value), never shape the statement
+    with it (a value a lookup rewrites, as ``contains`` does, is refused at the first call).
     """
-    stand_ins = _stand_ins(values)
-    cache_key = (key, tuple(stand_ins), get_language())
+    cache_key = (key, tuple(values), get_language())
     statement = _statements.get(cache_key)
     if statement is None:
-        statement = _compile(build(**stand_ins), stand_ins)
+        statement = _compile(build, values)
         _statements[cache_key] = statement
     compiler = statement.compiler
     using = compiler.using or "default"

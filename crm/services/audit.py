@@ -19,6 +19,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from crm.models import AuditEntry, ContactKey, User
+from crm.querycache import cached_rows
 
 # The request being answered (set by crm.middleware.AuditMiddleware), so that services deep in a
 # call chain record the actor's address without every signature carrying the request.
@@ -59,6 +60,16 @@ def contact_keys(contact_ids: set[int], *, create: bool = True) -> dict[int, Fer
 
 
 def _stored_keys(contact_ids: set[int]) -> dict[int, Fernet]:
+    if (
+        len(contact_ids) == 1
+    ):  # one member's write: the common case, a statement built once
+        (contact_id,) = contact_ids
+        found = cached_rows(
+            "crm.contact_key",
+            lambda contact_id: ContactKey.objects.filter(contact_id=contact_id),
+            contact_id=contact_id,
+        )
+        return {row.contact_id: Fernet(bytes(row.key)) for row in found}
     return {
         contact_id: Fernet(bytes(key))
         for contact_id, key in ContactKey.objects.filter(

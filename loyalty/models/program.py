@@ -9,6 +9,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import TimeStampedModel
+from crm.querycache import cached_rows
 
 PROGRAM_ID = 1
 
@@ -119,8 +120,12 @@ class Program(TimeStampedModel):  # type: ignore[django-manager-missing]
     @classmethod
     def load(cls) -> Program:
         """The programme row, created with the defaults the first time it is asked for."""
-        if (program := next(iter(cls.objects.filter(pk=PROGRAM_ID)), None)) is None:
-            program, _created = cls.objects.get_or_create(pk=PROGRAM_ID)
+        found = cached_rows(
+            "loyalty.program", lambda: cls.objects.filter(pk=PROGRAM_ID)
+        )
+        if found:
+            return found[0]
+        program, _created = cls.objects.get_or_create(pk=PROGRAM_ID)
         return program
 
 

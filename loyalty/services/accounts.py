@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.models import AuditEntry, Contact, User
+from crm.querycache import cached_rows
 from crm.roles import MANAGER_ROLES, role_of
 from crm.services.audit import audit_record, contact_keys
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
@@ -151,11 +152,12 @@ def contact_points_adjust(
     """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
     one for a credit; a deduction from them is refused, as they have no points."""
     _manager(actor)
-    account = (
-        LoyaltyAccount.objects.filter(contact_id=contact_id)
-        .only("id", "contact_id")
-        .first()
+    found = cached_rows(
+        "loyalty.account_of_contact",
+        lambda contact_id: LoyaltyAccount.objects.filter(contact_id=contact_id),
+        contact_id=contact_id,
     )
+    account = found[0] if found else None
     if account is None:
         contact = Contact.objects.filter(pk=contact_id).first()
         if contact is None:

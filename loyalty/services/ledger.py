@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from crm import hooks
 from crm.models import User
+from crm.querycache import cached_rows
 from loyalty.models import LotUse, LoyaltyAccount, PointsEntry, Program
 
 # Referral and voucher codes: no 0/O, 1/I/L, so they survive being read out or typed.
@@ -68,13 +69,30 @@ def lock_account(account_id: int) -> LoyaltyAccount:
     """The account row, locked until the transaction ends, so its balance cannot change under us."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
-    account = (
-        LoyaltyAccount.objects.select_for_update(of=("self",))
-        .select_related("tier")
-        .get(pk=account_id)
+    locked = cached_rows(
+        "loyalty.lock_account",
+        lambda pk: (
+            LoyaltyAccount.objects.select_for_update(of=("self",))
+            .select_related("tier")
+            .filter(pk=pk)
+        ),
+        pk=account_id,
     )
+    if not locked:
+        raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account_id}.")
+    account = locked[0]
     setattr(account, _LOCKED, True)
     return account
+
+
+def entry_with_key(key: str) -> PointsEntry | None:
+    """The entry already written under ``key``, if any (one indexed read, built once)."""
+    found = cached_rows(
+        "loyalty.entry_with_key",
+        lambda key: PointsEntry.objects.filter(key=key),
+        key=key,
+    )
+    return found[0] if found else None
 
 
 def emit_contact_event(*, contact_id: int, event: str, data: dict[str, Any]) -> None:
@@ -106,7 +124,7 @@ def post_entry(
     """
     if not getattr(account, _LOCKED, False):
         raise RuntimeError("post_entry needs an account from lock_account().")
-    if existing := PointsEntry.objects.filter(key=key).first():
+    if existing := entry_with_key(key):
         return existing, False
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         raise ValidationError({"points": _("Enter a whole number of points, not 0.")})

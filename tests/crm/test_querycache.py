@@ -87,7 +87,7 @@ def test_related_rows_and_annotations_come_in_the_one_query(
         assert [r.seconds for r in rows] == [1, 61, 121]
 
 
-def test_the_queryset_is_built_once_per_key(two_contacts):
+def test_the_queryset_is_built_only_the_first_time_a_key_is_seen(two_contacts):
     built = []
 
     def build(contact_id: int):
@@ -95,8 +95,9 @@ def test_the_queryset_is_built_once_per_key(two_contacts):
         return interactions(contact_id)
 
     first = querycache.cached_rows("once", build, contact_id=two_contacts[0].pk)
+    assert len(built) == 2  # with each set of stand-ins
     second = querycache.cached_rows("once", build, contact_id=two_contacts[1].pk)
-    assert len(built) == 1
+    assert len(built) == 2
     assert {r.contact_id for r in first} == {two_contacts[0].pk}
     assert {r.contact_id for r in second} == {two_contacts[1].pk}
 
@@ -109,7 +110,24 @@ def test_a_value_the_statement_does_not_take_as_a_parameter_is_refused(two_conta
             contact_id=two_contacts[0].pk,
             before=NOW,
         )
-    with pytest.raises(TypeError, match="kind"):
+    with pytest.raises(ValueError, match="altered|changed"):
         querycache.cached_rows(
-            "a-string", lambda kind: Interaction.objects.filter(kind=kind), kind="call"
+            "contains",
+            lambda body: Interaction.objects.filter(body__contains=body),
+            body="0-1",
         )
+    with pytest.raises(TypeError, match="only int, str and datetime"):
+        querycache.cached_rows(
+            "a-list", lambda ids: Interaction.objects.filter(pk__in=ids), ids=[1, 2]
+        )
+
+
+def test_text_values_and_small_integer_columns(two_contacts):
+    def by_body(body: str, seconds: int):
+        return Interaction.objects.filter(body=body, duration_seconds=seconds)
+
+    for body, seconds in (("0-1", 60), ("1-1", 61), ("1-1", 60)):
+        assert [
+            r.pk
+            for r in querycache.cached_rows("text", by_body, body=body, seconds=seconds)
+        ] == [r.pk for r in by_body(body, seconds)]
