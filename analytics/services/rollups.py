@@ -377,16 +377,24 @@ def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
     ]
     quote = connection.ops.quote_name
     keys = ", ".join(quote(c) for c in CONTACT_DAY_KEYS)
+    nulls = {  # typed: a union resolves an untyped NULL as text
+        c: f"CAST(NULL AS {ContactDay._meta.get_field(c).db_type(connection)})"
+        for c in metrics
+    }
     ctes: list[str] = []
     branches: list[str] = []
     params: list[Any] = []
     for index, (columns, sql, source_params) in enumerate(selects):
         name = f"source{index}"
         ctes.append(f"{name} ({', '.join(quote(c) for c in columns)}) AS ({sql})")
-        values = [f"{quote(c) if c in columns else '0'} AS {quote(c)}" for c in metrics]
+        values = [
+            f"{quote(c) if c in columns else nulls[c]} AS {quote(c)}" for c in metrics
+        ]
         branches.append(f"SELECT {keys}, {', '.join(values)} FROM {name}")
         params += source_params
-    sums = ", ".join(f"SUM({quote(c)}) AS {quote(c)}" for c in metrics)
+    # Each metric comes from one source, grouped by (contact, day) already: a day's row takes
+    # the one value there is (MAX over it and NULLs, far cheaper than a numeric SUM).
+    sums = ", ".join(f"COALESCE(MAX({quote(c)}), 0) AS {quote(c)}" for c in metrics)
     contact = quote(Contact._meta.db_table)
     table = quote(table or ContactDay._meta.db_table)
     all_columns = ", ".join(
