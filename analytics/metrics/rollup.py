@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, Q, Sum, Value, When
+from django.db.models import Case, Count, F, IntegerField, Q, Sum, Value, When
 
 from analytics.metrics.inputs import Filters, PeriodInputs, median
 from analytics.models import (
@@ -254,6 +254,8 @@ def _add_detail(
             .values("tier_id")
             .annotate(n=Sum("members"))
             .exclude(n=0)
-            .order_by("tier_id")
+            .order_by(
+                F("tier_id").asc(nulls_last=True)
+            )  # as live_tiers, on every database
         )
         inputs.tiers = [(row["tier_id"], row["n"]) for row in tier_rows]
