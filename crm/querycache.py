@@ -43,6 +43,9 @@ class _Statement:
     slots: tuple[tuple[int, str], ...]  # (position among the parameters, value name)
     init_list: tuple[str, ...]
     model_slice: slice
+    converters: dict[
+        int, Any
+    ]  # per column, as the compiler would work them out each time
 
 
 _statements: dict[Hashable, _Statement] = {}
@@ -94,6 +97,9 @@ def _compile(build: Callable[..., QuerySet[Any]], values: dict[str, Any]) -> _St
     compiler = compilers[0]
     klass_info = compiler.klass_info
     assert klass_info is not None, "cached_rows reads model instances"
+    columns = [column[0] for column in compiler.select[: compiler.col_count]]
+    if compiler.has_composite_fields(columns):
+        raise ValueError("composite primary keys are not read through cached_rows")
     fields = klass_info["select_fields"]
     model_slice = slice(fields[0], fields[-1] + 1)
     return _Statement(
@@ -105,6 +111,7 @@ def _compile(build: Callable[..., QuerySet[Any]], values: dict[str, Any]) -> _St
             column[0].target.attname for column in compiler.select[model_slice]
         ),
         model_slice=model_slice,
+        converters=compiler.get_converters(columns),
     )
 
 
@@ -143,7 +150,10 @@ def cached_rows(
         klass_info, compiler.select, using
     )
     objects = []
-    for row in compiler.results_iter(results=[fetched]):
+    rows: Any = fetched
+    if statement.converters:
+        rows = compiler.apply_converters(fetched, statement.converters)
+    for row in rows:
         obj = klass_info["model"].from_db(
             using, statement.init_list, row[statement.model_slice]
         )

@@ -34,6 +34,7 @@ from crm.models import (
     Task,
     User,
 )
+from crm.querycache import cached_rows
 from crm.roles import STAFF_ROLES, role_of
 
 # Orderings the contact list offers; each ends with a unique column so pages never overlap.
@@ -250,12 +251,15 @@ def contact_visible_id(*, user: User, contact_id: Any) -> int | None:
     not an id is no contact."""
     if not str(contact_id).isdigit():
         return None
-    return (
-        Contact.objects.visible_to(user)
-        .filter(pk=int(contact_id))
-        .values_list("pk", flat=True)
-        .first()
+    visible = Contact.objects.visible_to(user)
+    if visible.query.is_empty():
+        return None
+    found = cached_rows(  # the statement depends on the role only
+        ("crm.contact_visible_id", role_of(user)),
+        lambda pk: visible.filter(pk=pk).only("pk"),
+        pk=int(contact_id),
     )
+    return found[0].pk if found else None
 
 
 def contact_detail(*, user: User, contact_id: int) -> Contact:
