@@ -165,7 +165,7 @@ class ParsedFile:
     def count_rows(self) -> int:
         if self.format == VCARD:
             return sum(1 for _line, _chunk in _vcard_chunks(self.text))
-        return sum(1 for _row in self.rows())
+        return sum(1 for _record in _csv_records(self.text, self.delimiter))
 
 
 def parse_file(data: bytes, *, filename: str, encoding: str = "") -> ParsedFile:
@@ -248,7 +248,8 @@ def _unneutralise(value: str) -> str:
     return value
 
 
-def _csv_rows(text: str, delimiter: str, headers: list[str]) -> Iterator[ImportRow]:
+def _csv_records(text: str, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """(first line, cells) of every non-empty record after the header."""
     reader = _csv_reader(text, delimiter)
     header_seen = False
     last_line = 0
@@ -259,11 +260,16 @@ def _csv_rows(text: str, delimiter: str, headers: list[str]) -> Iterator[ImportR
         if not header_seen:
             header_seen = True
             continue
+        yield first_line, cells
+
+
+def _csv_rows(text: str, delimiter: str, headers: list[str]) -> Iterator[ImportRow]:
+    for line, cells in _csv_records(text, delimiter):
         values = {
             header: _unneutralise(cells[i].strip()) if i < len(cells) else ""
             for i, header in enumerate(headers)
         }
-        yield ImportRow(line=first_line, values=values)
+        yield ImportRow(line=line, values=values)
 
 
 # --- vCard ---------------------------------------------------------------------------------

@@ -341,12 +341,14 @@ class Contact(TimeStampedModel):
         return self.timezone or zoneinfo.ZoneInfo(settings.TIME_ZONE)
 
     def build_search_text(self) -> str:
-        national = getattr(self.phone, "national_number", None) if self.phone else None
+        # The phone as text once: each str() of a PhoneNumber validates the number again.
+        phone = "" if self.phone is None else str(self.phone)
+        national = getattr(self.phone, "national_number", None) if phone else None
         return search_text_from(
             given_name=self.given_name,
             family_name=self.family_name,
             email=self.email,
-            phone_digits=str(self.phone or "").lstrip("+"),
+            phone_digits=phone.lstrip("+"),
             national_number=str(national or ""),
             company_name=self.company.name if self.company_id and self.company else "",
         )

@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import PurePath
-from typing import Any, TypeVar
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -40,10 +40,13 @@ from crm.importing.files import VCARD_COLUMNS
 from crm.models import AuditEntry, Contact, ImportJob, ImportRejection, User
 from crm.services.audit import audit_record
 from crm.services.exports import csv_lines
-from crm.services.imports_bulk import import_rows_apply
+from crm.services.imports_bulk import (
+    CheckedBatch,
+    import_rows_apply,
+    import_rows_check,
+)
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 IMPORT_BATCH_SIZE = 2000
 # A RUNNING job whose row has not moved for this long lost its worker and may be claimed again.
@@ -304,9 +307,27 @@ def _claim(job_id: int) -> bool:
     )
 
 
-def _batches(items: Iterator[T], size: int) -> Iterator[list[T]]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
+class _CheckedBatches:
+    """The file's batches, each read and checked once. Reading and checking need no database,
+    so ``prepare`` checks the next batch while the database indexes the new contacts of the
+    one before it (``import_rows_apply`` calls it then): the two overlap in one thread."""
+
+    def __init__(
+        self, rows: Iterator[ImportRow], mapping: dict[str, str], size: int
+    ) -> None:
+        self.rows, self.mapping, self.size = rows, mapping, size
+        self.ahead: CheckedBatch | None = None
+
+    def prepare(self) -> None:
+        if self.ahead is None:
+            batch = list(itertools.islice(self.rows, self.size))
+            self.ahead = import_rows_check(batch=batch, mapping=self.mapping)
+
+    def take(self) -> CheckedBatch | None:
+        """The next batch, checked now unless it already is; None past the last row."""
+        self.prepare()
+        batch, self.ahead = self.ahead, None
+        return batch if batch is not None and batch.rows else None
 
 
 def import_job_run(
@@ -330,8 +351,9 @@ def import_job_run(
             parsed = _parsed(job)
             mapping = _in_file_order(job.mapping, parsed.headers)
             rows = itertools.islice(parsed.rows(), job.processed_rows, None)
-            for batch in _batches(rows, batch_size):
-                _run_batch(job, batch, mapping, actor)
+            batches = _CheckedBatches(rows, mapping, batch_size)
+            while batch := batches.take():
+                _run_batch(job, batch, actor, meanwhile=batches.prepare)
         except _Superseded:
             return None
         except Exception as exc:
@@ -357,9 +379,10 @@ def import_job_run(
 
 def _run_batch(
     job: ImportJob,
-    batch: list[ImportRow],
-    mapping: dict[str, str],
+    batch: CheckedBatch,
     actor: User | None,
+    *,
+    meanwhile: Callable[[], None],
 ) -> None:
     with transaction.atomic():
         locked = ImportJob.objects.select_for_update().get(pk=job.pk)
@@ -369,14 +392,16 @@ def _run_batch(
         ):
             raise _Superseded
         # Set-based: a fixed number of queries per batch (crm.services.imports_bulk).
-        result = import_rows_apply(job=job, batch=batch, mapping=mapping, actor=actor)
+        result = import_rows_apply(
+            job=job, batch=batch, actor=actor, meanwhile=meanwhile
+        )
         rejections, created, updated = (
             result.rejections,
             result.created,
             result.updated,
         )
         ImportRejection.objects.bulk_create(rejections)
-        locked.processed_rows += len(batch)
+        locked.processed_rows += len(batch.rows)
         locked.created_count += created
         locked.updated_count += updated
         locked.rejected_count += len(rejections)

@@ -125,6 +125,14 @@ def test_line_numbers_count_physical_lines_including_multiline_cells_and_blank_l
     assert [row.line for row in rows] == [2, 5]
 
 
+def test_the_row_count_is_the_number_of_rows_read():
+    text = (
+        '\n , \nname,email\n"Anna\nMaria",a@example.com\n,\n\nBen,b@example.com\nCy\n'
+    )
+    parsed = parse_file(text.encode(), filename="x.csv")
+    assert parsed.count_rows() == len(list(parsed.rows())) == 3
+
+
 def test_cells_our_export_neutralised_are_read_back_as_they_were():
     text = "given_name,phone\n'=Anna,'+821012345678\n"
     assert _rows(parse_file(text.encode(), filename="x.csv")) == [
