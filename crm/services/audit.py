@@ -49,14 +49,22 @@ def contact_keys(contact_ids: set[int], *, create: bool = True) -> dict[int, Fer
     writer making the same key is harmless: the unique contact_id keeps one)."""
     if not contact_ids:
         return {}
-    keys = _stored_keys(contact_ids)
-    if create and (missing := contact_ids - keys.keys()):
-        ContactKey.objects.bulk_create(
-            [ContactKey(contact_id=cid, key=Fernet.generate_key()) for cid in missing],
-            ignore_conflicts=True,
-        )
-        keys.update(_stored_keys(missing))
-    return keys
+    if len(contact_ids) == 1 or not create:
+        # One member's write, the common case: read first, usually the only statement.
+        keys = _stored_keys(contact_ids)
+        if create and (missing := contact_ids - keys.keys()):
+            _create_keys(missing)
+            keys.update(_stored_keys(missing))
+        return keys
+    _create_keys(contact_ids)  # a batch (an import): two statements whatever it holds
+    return _stored_keys(contact_ids)
+
+
+def _create_keys(contact_ids: set[int]) -> None:
+    ContactKey.objects.bulk_create(
+        [ContactKey(contact_id=cid, key=Fernet.generate_key()) for cid in contact_ids],
+        ignore_conflicts=True,
+    )
 
 
 def _stored_keys(contact_ids: set[int]) -> dict[int, Fernet]:

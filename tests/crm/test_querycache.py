@@ -110,7 +110,7 @@ def test_a_value_the_statement_does_not_take_as_a_parameter_is_refused(two_conta
             contact_id=two_contacts[0].pk,
             before=NOW,
         )
-    with pytest.raises(ValueError, match="altered|changed"):
+    with pytest.raises(ValueError, match="altered"):
         querycache.cached_rows(
             "contains",
             lambda body: Interaction.objects.filter(body__contains=body),
