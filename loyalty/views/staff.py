@@ -25,7 +25,7 @@ from loyalty.selectors import program_overview, redemption_list, reward_list
 from loyalty.services import (
     LoyaltyConflict,
     account_get_or_create,
-    points_adjust,
+    contact_points_adjust,
     redemption_cancel,
     referral_register,
     reward_redeem,
@@ -167,10 +167,9 @@ def contact_adjust(request: AuthenticatedRequest, contact_id: int) -> HttpRespon
     form = AdjustForm(request.POST)
     if not form.is_valid():
         return _panel_response(request, contact, adjust_form=form)
-    account, _created = account_get_or_create(contact=contact)
     try:
-        entry = points_adjust(
-            account=account,
+        entry = contact_points_adjust(
+            contact_id=contact.pk,
             points=form.cleaned_data["points"],
             reason=form.cleaned_data["reason"],
             actor=request.user,

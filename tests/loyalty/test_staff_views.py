@@ -216,6 +216,20 @@ def test_adjusting_a_contact_who_is_not_a_member_opens_their_account(client, man
     assert LoyaltyAccount.objects.get(contact=contact).balance == 40
 
 
+def test_removing_points_from_a_non_member_is_refused_and_opens_no_account(
+    client, manager
+):
+    contact = ContactFactory(language="en")
+    client.force_login(manager)
+    response = client.post(
+        reverse("loyalty:contact_adjust", args=[contact.pk]),
+        {"points": "-5", "reason": "Correction", "token": TOKEN},
+        **HTMX,
+    )
+    assert b"not a loyalty member yet" in response.content
+    assert not LoyaltyAccount.objects.filter(contact=contact).exists()
+
+
 def test_an_unknown_contact_is_not_found(client, manager):
     client.force_login(manager)
     response = client.post(
