@@ -350,11 +350,14 @@ def _insert(
     queryset: QuerySet[Any],
     *,
     rename: dict[str, str] | None = None,
+    table: str | None = None,
 ) -> None:
+    """``INSERT INTO`` the model's table (or ``table``, a fresh copy of it) ``SELECT`` the
+    queryset's rows."""
     columns, sql, params = _select(queryset)
     if rename:
         columns = [rename.get(c, c) for c in columns]
-    table = connection.ops.quote_name(model._meta.db_table)
+    table = connection.ops.quote_name(table or model._meta.db_table)
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     statement = f"INSERT INTO {table} ({quoted}) {sql}"
     with connection.cursor() as cursor:
@@ -396,6 +399,7 @@ def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
     # the one value there is (MAX over it and NULLs, far cheaper than a numeric SUM).
     sums = ", ".join(f"COALESCE(MAX({quote(c)}), 0) AS {quote(c)}" for c in metrics)
     contact = quote(Contact._meta.db_table)
+    in_place = table is None
     table = quote(table or ContactDay._meta.db_table)
     all_columns = ", ".join(
         quote(c) for c in (*CONTACT_DAY_KEYS, *CONTACT_COLUMNS, *metrics)
@@ -413,33 +417,36 @@ def _insert_contact_days(scope: Scope, *, table: str | None = None) -> None:
         f"GROUP BY {keys}) AS days "
         f"JOIN {contact} ON {contact}.{quote('id')} = days.{quote('contact_id')}"
     )
-    if (
-        table is None
-    ):  # into the indexed table: in key order, its unique index fills in turn
+    if in_place:  # into the indexed table: in key order, its unique index fills in turn
         statement += f" ORDER BY days.{quote('contact_id')}, days.{quote('day')}"
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
 
 
 def _build_contacts(
-    scope: Scope, *, now: dt.datetime, contact_day_table: str | None = None
+    scope: Scope, *, now: dt.datetime, fresh: dict[type[Any], str] | None = None
 ) -> None:
-    """(Re)write every contact-keyed rollup row of the contacts in ``scope`` (the contact
-    days into ``contact_day_table`` when a rebuild fills a fresh copy)."""
-    if contact_day_table is None:
-        ContactDay.objects.filter(scope("contact_id")).delete()
-    CustomerSpan.objects.filter(scope("contact_id")).delete()
-    TicketFact.objects.filter(scope("contact_id")).delete()
-    CustomerPeriod.objects.filter(scope("contact_id")).delete()
-    _insert_contact_days(scope, table=contact_day_table)
-    _insert(CustomerSpan, span_source(scope), rename={"ticket_id": "contact_id"})
+    """(Re)write every contact-keyed rollup row of the contacts in ``scope``: in place, or,
+    for each model in ``fresh`` (a rebuild), into the empty copy of its table named there."""
+    fresh = fresh or {}
+    for model in CONTACT_MODELS:
+        if model not in fresh:
+            model.objects.filter(scope("contact_id")).delete()
+    _insert_contact_days(scope, table=fresh.get(ContactDay))
+    _insert(
+        CustomerSpan,
+        span_source(scope),
+        rename={"ticket_id": "contact_id"},
+        table=fresh.get(CustomerSpan),
+    )
     _insert(
         CustomerPeriod,
         current_period_source(scope),
         rename={"ticket_id": "contact_id"},
+        table=fresh.get(CustomerPeriod),
     )
-    _insert(CustomerPeriod, past_period_source(scope))
-    _insert(TicketFact, ticket_source(scope, now))
+    _insert(CustomerPeriod, past_period_source(scope), table=fresh.get(CustomerPeriod))
+    _insert(TicketFact, ticket_source(scope, now), table=fresh.get(TicketFact))
 
 
 def _build_segment(segment: Segment) -> None:
@@ -607,21 +614,22 @@ def rollups_rebuild(
     ranges = _id_ranges(CHUNK)
     total = len(ranges) + 2
     with ExitStack() as stack:
-        # The biggest table is filled as a fresh copy and swapped in (PostgreSQL).
-        fresh = (
-            stack.enter_context(rebuilt_table(ContactDay))
-            if swap_supported(ContactDay)
-            else None
-        )
+        # Each table is filled as a fresh copy and swapped in (PostgreSQL), rather than
+        # emptied row by row and refilled through its indexes.
+        fresh = {
+            model: stack.enter_context(rebuilt_table(model))
+            for model in CONTACT_MODELS
+            if swap_supported(model)
+        }
         for model in CONTACT_MODELS:
-            if fresh is None or model is not ContactDay:
+            if model not in fresh:
                 model.objects.all().delete()
         for index, (low, high) in enumerate(ranges, start=1):
 
             def scope(path: str, low: int = low, high: int = high) -> Q:
                 return Q(**{f"{path}__gte": low, f"{path}__lte": high})
 
-            _build_contacts(scope, now=now, contact_day_table=fresh)
+            _build_contacts(scope, now=now, fresh=fresh)
             if progress:
                 progress(index, total, f"contacts {low}-{high}")
         _build_segments()

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 from decimal import Decimal
 
+from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, TextChoices
@@ -14,13 +15,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from crm.models import AuditEntry, Contact, User
-from crm.querycache import cached_rows
 from crm.roles import MANAGER_ROLES, role_of
 from crm.services.audit import audit_record, contact_keys
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
 from loyalty.services.ledger import (
     InsufficientPoints,
     lock_account,
+    lock_account_of_contact,
     post_entry,
     random_code,
 )
@@ -92,6 +93,13 @@ def _manager(actor: User | None) -> User:
     return actor
 
 
+def _adjust_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    return reason
+
+
 @transaction.atomic
 def points_adjust(
     *,
@@ -107,14 +115,34 @@ def points_adjust(
     A negative adjustment never overdraws: it is refused when the balance does not cover it.
     """
     _manager(actor)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    reason = _adjust_reason(reason)
     # Read what does not depend on the balance before the lock, held until commit: on a busy
     # member every statement under it is a statement the next adjustment waits for.
     program = Program.load()
     keys = contact_keys({account.contact_id})
-    locked = lock_account(account.pk)
+    return _adjust_locked(
+        lock_account(account.pk),
+        points=points,
+        reason=reason,
+        actor=actor,
+        key=key,
+        now=now,
+        program=program,
+        keys=keys,
+    )
+
+
+def _adjust_locked(
+    locked: LoyaltyAccount,
+    *,
+    points: int,
+    reason: str,
+    actor: User,
+    key: str,
+    now: dt.datetime | None,
+    program: Program,
+    keys: dict[int, Fernet],
+) -> PointsEntry:
     entry, created = post_entry(
         account=locked,
         kind=PointsEntry.Kind.ADJUST,
@@ -140,6 +168,7 @@ def points_adjust(
     return entry
 
 
+@transaction.atomic
 def contact_points_adjust(
     *,
     contact_id: int,
@@ -152,22 +181,34 @@ def contact_points_adjust(
     """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
     one for a credit; a deduction from them is refused, as they have no points."""
     _manager(actor)
-    found = cached_rows(
-        "loyalty.account_of_contact",
-        lambda contact_id: LoyaltyAccount.objects.filter(contact_id=contact_id),
-        contact_id=contact_id,
-    )
-    account = found[0] if found else None
-    if account is None:
-        contact = Contact.objects.filter(pk=contact_id).first()
-        if contact is None:
-            raise ValidationError({"contact": _("There is no contact with this id.")})
-        if points < 0:
-            raise InsufficientPoints(
-                _("This contact is not a loyalty member yet and has no points."),
-                code="insufficient_points",
-            )
-        account, _created = account_get_or_create(contact=contact, now=now)
+    reason = _adjust_reason(reason)
+    program = Program.load()
+    # A member's key is read, not made, before the lock: an unknown contact has none to make
+    # (the audit makes a missing one once the account is known).
+    keys = contact_keys({contact_id}, create=False)
+    locked = lock_account_of_contact(contact_id)
+    if (
+        locked is not None
+    ):  # a member: the account is locked in the statement that finds it
+        return _adjust_locked(
+            locked,
+            points=points,
+            reason=reason,
+            actor=actor,
+            key=key,
+            now=now,
+            program=program,
+            keys=keys,
+        )
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        raise ValidationError({"contact": _("There is no contact with this id.")})
+    if points < 0:
+        raise InsufficientPoints(
+            _("This contact is not a loyalty member yet and has no points."),
+            code="insufficient_points",
+        )
+    account, _created = account_get_or_create(contact=contact, now=now)
     return points_adjust(
         account=account, points=points, reason=reason, actor=actor, key=key, now=now
     )

@@ -21,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from crm import hooks
+from crm.inserts import insert_unless_taken
 from crm.models import User
 from crm.querycache import cached_rows
 from loyalty.models import LotUse, LoyaltyAccount, PointsEntry, Program
@@ -85,6 +86,27 @@ def lock_account(account_id: int) -> LoyaltyAccount:
     return account
 
 
+def lock_account_of_contact(contact_id: int) -> LoyaltyAccount | None:
+    """``lock_account`` for the contact's account, found and locked in one statement; None
+    when the contact is not a member."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
+    locked = cached_rows(
+        "loyalty.lock_account_of_contact",
+        lambda contact_id: (
+            LoyaltyAccount.objects.select_for_update(of=("self",))
+            .select_related("tier")
+            .filter(contact_id=contact_id)
+        ),
+        contact_id=contact_id,
+    )
+    if not locked:
+        return None
+    account = locked[0]
+    setattr(account, _LOCKED, True)
+    return account
+
+
 def entry_with_key(key: str) -> PointsEntry | None:
     """The entry already written under ``key``, if any (one indexed read, built once)."""
     found = cached_rows(
@@ -124,14 +146,21 @@ def post_entry(
     """
     if not getattr(account, _LOCKED, False):
         raise RuntimeError("post_entry needs an account from lock_account().")
-    if existing := entry_with_key(key):
-        return existing, False
+    # A key seen before returns its entry, whatever the balance is now. The usual new key is
+    # found new by the insert itself, one statement under the lock; the refusals below look
+    # for an earlier entry first.
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        if existing := entry_with_key(key):
+            return existing, False
         raise ValidationError({"points": _("Enter a whole number of points, not 0.")})
     if abs(points) > MAX_POINTS:
+        if existing := entry_with_key(key):
+            return existing, False
         raise ValidationError({"points": _("This number of points is too large.")})
     balance = account.balance + points
     if points < 0 and balance < 0 and not allow_negative:
+        if existing := entry_with_key(key):
+            return existing, False
         raise InsufficientPoints(
             _(
                 "Not enough points: %(needed)d are needed and the balance is %(balance)d."
@@ -155,14 +184,11 @@ def post_entry(
         entry.remaining = points
         if program.expiry_months:
             entry.expires_at = add_months(now, program.expiry_months)
-    try:
-        with transaction.atomic():
-            entry.save()
-    except IntegrityError:
-        # A concurrent writer used the key first (the unique constraint is the backstop).
-        if existing := PointsEntry.objects.filter(key=key).first():
+    if not insert_unless_taken(entry):
+        # The key was used before, or by a concurrent writer that committed first.
+        if existing := entry_with_key(key):
             return existing, False
-        raise
+        raise IntegrityError(f"The points entry {key!r} could not be written.")
     if points < 0:
         _consume(account=account, entry=entry, amount=-points, only=lot)
     elif account.balance < 0:

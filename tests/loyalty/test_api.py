@@ -381,6 +381,30 @@ def test_a_manager_adjusts_points_with_a_reason(as_manager, manager):
     assert (data["reason"], data["actor"]) == ("Service recovery", manager.display_name)
 
 
+def test_a_members_adjustment_is_a_fixed_number_of_queries(
+    as_manager, django_assert_num_queries
+):
+    account = member(40)
+    as_manager.post(  # the first of its kind builds the statements it reuses
+        ADJUSTMENTS,
+        {"contact": account.contact_id, "points": 1, "reason": "warm-up"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="warm-up",
+    )
+    # (the test's transaction makes BEGIN/COMMIT savepoints) idempotency key in;
+    # savepoint; programme; contact key; account found and locked; entry; open lots, lot
+    # taken from, its use; balance; audit; release; idempotency answer stored
+    with django_assert_num_queries(15):
+        response = as_manager.post(
+            ADJUSTMENTS,
+            {"contact": account.contact_id, "points": -5, "reason": "correction"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="adjust-once",
+        )
+    assert response.status_code == 201, response.json()
+    assert response.json()["balance"] == 36
+
+
 def test_agents_cannot_adjust(as_agent):
     response = as_agent.post(
         ADJUSTMENTS,

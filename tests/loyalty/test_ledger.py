@@ -43,6 +43,42 @@ def test_the_same_key_twice_writes_one_entry_and_returns_it(manager):
     assert account.entries.filter(key="adj-1").count() == 1
 
 
+def test_a_retried_deduction_returns_its_entry_after_the_balance_fell(manager):
+    account = member(100)
+    first = points_adjust(
+        account=account, points=-60, reason="voucher", actor=manager, key="adj-r"
+    )
+    points_adjust(account=account, points=-40, reason="rest", actor=manager, key=key())
+    account.refresh_from_db()
+    assert account.balance == 0
+    again = points_adjust(
+        account=account, points=-60, reason="voucher", actor=manager, key="adj-r"
+    )
+    account.refresh_from_db()
+    assert again.pk == first.pk
+    assert account.balance == 0
+    assert account.entries.count() == 3
+
+
+def test_an_entry_the_database_refuses_raises_and_writes_nothing(program):
+    account = member(10)
+    # A redemption may never overdraw: the check constraint refuses it even when the
+    # caller allowed a negative balance.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        post_entry(
+            account=lock_account(account.pk),
+            kind="redeem",
+            points=-20,
+            key="overdraw",
+            now=NOW,
+            program=program,
+            allow_negative=True,
+        )
+    account.refresh_from_db()
+    assert account.balance == 10
+    assert not PointsEntry.objects.filter(key="overdraw").exists()
+
+
 def test_the_unique_key_is_the_backstop_in_the_database():
     account = member(10)
     entry = account.entries.get()
