@@ -24,9 +24,8 @@ from crm.outreach.render import render_message
 from crm.selectors import campaign_recipients
 from crm.services.outreach import (
     CAMPAIGN,
+    contact_links,
     plan_daily,
-    preferences_url,
-    unsubscribe_url,
 )
 
 Status = Campaign.Status
@@ -230,10 +229,7 @@ def campaign_preview(*, campaign: Campaign, contact: Contact) -> tuple[str, str,
         template=campaign,
         contact=contact,
         context={
-            "unsubscribe_link": unsubscribe_url(
-                contact_id=contact.pk, purpose=campaign.purpose
-            ),
-            "preferences_link": preferences_url(contact_id=contact.pk),
+            **contact_links(contact_id=contact.pk, purpose=campaign.purpose),
         },
     )
 

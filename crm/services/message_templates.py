@@ -21,10 +21,9 @@ from crm.outreach.defaults import DEFAULTS, ONBOARDING_DEFAULTS
 from crm.outreach.render import render_message
 from crm.services.outreach import (
     ONBOARDING,
+    contact_links,
     message_template_get,
-    preferences_url,
     public_url,
-    unsubscribe_url,
 )
 
 Occasion = MessageTemplate.Occasion
@@ -230,10 +229,7 @@ def message_template_preview(
             "tier": PREVIEW_TIER,
             "survey_link": public_url(PREVIEW_SURVEY_PATH),
             "expires_on": timezone.localdate() + PREVIEW_EXPIRES_IN,
-            "unsubscribe_link": unsubscribe_url(
-                contact_id=contact.pk, purpose=template.purpose
-            ),
-            "preferences_link": preferences_url(contact_id=contact.pk),
+            **contact_links(contact_id=contact.pk, purpose=template.purpose),
         },
     )
 

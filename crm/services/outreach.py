@@ -124,6 +124,26 @@ def preferences_url(*, contact_id: int) -> str:
     return public_url(reverse("crm:outreach_preferences", args=[token]))
 
 
+def contact_links(*, contact_id: int, purpose: str) -> dict[str, str]:
+    """The ``unsubscribe_link`` (withdrawing ``purpose``) and ``preferences_link`` of a
+    message to the contact. Both name the marketing consent when that is the purpose: one
+    signature then serves both, as a day's greetings make thousands of them."""
+    unsubscribe = unsubscribe_token(contact_id=contact_id, purpose=purpose)
+    preferences = (
+        unsubscribe
+        if purpose == MARKETING
+        else unsubscribe_token(contact_id=contact_id)
+    )
+    return {
+        "unsubscribe_link": public_url(
+            reverse("crm:outreach_unsubscribe", args=[unsubscribe])
+        ),
+        "preferences_link": public_url(
+            reverse("crm:outreach_preferences", args=[preferences])
+        ),
+    }
+
+
 def outreach_unsubscribe(*, token: str, ip_address: str | None = None) -> bool:
     """Withdraw the consent the token names (source "unsubscribe"); False if it is invalid."""
     from crm.services.contacts import consents_set
@@ -244,10 +264,7 @@ def _message(
             template=template,
             contact=contact,
             context={
-                "unsubscribe_link": unsubscribe_url(
-                    contact_id=contact.pk, purpose=template.purpose
-                ),
-                "preferences_link": preferences_url(contact_id=contact.pk),
+                **contact_links(contact_id=contact.pk, purpose=template.purpose),
                 **context,
             },
         )
@@ -334,6 +351,7 @@ def plan_daily(
     occurrence: str | Callable[[dt.date], str],
     send_time: dt.time,
     exit_after_purchases: int | None = None,
+    candidates: Q | None = None,
 ) -> int:
     """Plan a dated occasion zone by zone, set-based; the number of outbox rows inserted.
 
@@ -341,10 +359,13 @@ def plan_daily(
     ``due(today, zone)`` are planned once (the unique key), from the send time until local
     midnight — never a day late. Contacts without consent, email or room under the cap (or
     with ``exit_after_purchases`` purchases, annotated as ``purchase_count``) get a
-    ``skipped`` row with the reason instead.
+    ``skipped`` row with the reason instead. ``candidates``, when given, holds every contact
+    due somewhere today (an indexed filter): only their zones are looked for, not those of
+    every contact.
     """
     inserted = 0
-    for tz, in_zone in _zones(contacts):
+    zoned = contacts if candidates is None else contacts.filter(candidates)
+    for tz, in_zone in _zones(zoned):
         today = now.astimezone(tz).date()
         moment = local_send_moment(day=today, tz=tz, send_time=send_time)
         if now < moment:
@@ -426,12 +447,18 @@ def birthdays_plan(*, now: dt.datetime) -> int:
     if template is None:
         return 0  # no birthday template, or switched off in the admin
 
-    def due(today: dt.date, tz: dt.tzinfo) -> Q:
+    def due(today: dt.date, tz: dt.tzinfo | None = None) -> Q:
         birthdays = Q(birth_month=today.month, birth_day=today.day)
         if birthday_in_year(2, 29, today.year) == today:  # 28 Feb in a common year
             birthdays |= Q(birth_month=2, birth_day=29)
         return birthdays
 
+    # Whatever a zone's date is, it is UTC's, the day before or the day after: whoever has
+    # a birthday on one of them (the birthday index finds them) is everyone due anywhere.
+    utc_day = now.astimezone(dt.UTC).date()
+    candidates = Q()
+    for shift in (-1, 0, 1):
+        candidates |= due(utc_day + dt.timedelta(days=shift))
     return plan_daily(
         now=now,
         template=template,
@@ -440,6 +467,7 @@ def birthdays_plan(*, now: dt.datetime) -> int:
         due=due,
         occurrence=lambda today: str(today.year),
         send_time=template.send_time,
+        candidates=candidates,
     )
 
 

@@ -8,9 +8,13 @@ from typing import Any
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
+from hypothesis import assume, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from crm.models import Consent, Contact, OutboundMessage
+from crm.outreach.localtime import local_send_moment
 from crm.services import (
     birthdays_plan,
     consents_set,
@@ -114,6 +118,53 @@ def test_contact_without_timezone_uses_the_company_default(settings):
     # 09:00 EDT on 10 May.
     assert birthdays_plan(now=dt.datetime(2027, 5, 10, 13, 0, tzinfo=dt.UTC)) == 1
     assert OutboundMessage.objects.get().contact == contact
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("zone", "now", "birthday"),
+    [
+        # 10:00 on 11 May at UTC+14 while UTC is still on 10 May
+        ("Pacific/Kiritimati", dt.datetime(2027, 5, 10, 20, 0, tzinfo=dt.UTC), 11),
+        # 09:30 on 9 May at UTC-11 while UTC is on 10 May
+        ("Pacific/Pago_Pago", dt.datetime(2027, 5, 9, 20, 30, tzinfo=dt.UTC), 9),
+        ("Pacific/Pago_Pago", dt.datetime(2027, 5, 10, 10, 30, tzinfo=dt.UTC), 9),
+    ],
+)
+def test_zones_a_day_ahead_or_behind_utc_are_planned_on_their_own_day(
+    zone, now, birthday
+):
+    far = birthday_contact(day=birthday, timezone=zoneinfo.ZoneInfo(zone))
+    birthday_contact(day=birthday + 2, timezone=zoneinfo.ZoneInfo(zone))  # not today
+    assert birthdays_plan(now=now) == 1
+    assert OutboundMessage.objects.get().contact == far
+
+
+@pytest.mark.django_db
+@hypothesis_settings(max_examples=40, deadline=None)
+@given(
+    zone=st.sampled_from(
+        sorted(zoneinfo.available_timezones() - {"Factory", "localtime"})
+    ),
+    # hypothesis takes naive bounds and puts the zone on each value
+    now=st.datetimes(
+        min_value=dt.datetime(2026, 1, 1),  # noqa: DTZ001
+        max_value=dt.datetime(2030, 12, 31),  # noqa: DTZ001
+        timezones=st.just(dt.UTC),
+    ),
+)
+def test_a_birthday_is_planned_from_nine_on_the_local_day_in_any_zone(zone, now):
+    tz = zoneinfo.ZoneInfo(zone)
+    local = now.astimezone(tz)
+    assume(not (local.month == 2 and local.day == 29))  # celebrated on 28 February
+    with transaction.atomic():
+        contact = birthday_contact(month=local.month, day=local.day, timezone=tz)
+        planned = birthdays_plan(now=now)
+        nine = local_send_moment(day=local.date(), tz=tz, send_time=dt.time(9))
+        assert planned == (1 if now >= nine else 0)
+        if planned:
+            assert OutboundMessage.objects.get().contact == contact
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
