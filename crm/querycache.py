@@ -23,6 +23,8 @@ from django.db.models.query import get_related_populators
 from django.db.models.sql.compiler import SQLCompiler
 from django.utils.translation import get_language
 
+from crm.prepared import prepared_cursor
+
 M = TypeVar("M", bound=Model)
 
 # Two sets of stand-in values, each valid for the smallest column of its type: the statement
@@ -140,7 +142,7 @@ def cached_rows(
         ):
             value = connection.ops.adapt_datetimefield_value(value)
         params[position] = value
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(statement.sql, params)
         fetched = cursor.fetchall()
     if compiler.has_extra_select:
