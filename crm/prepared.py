@@ -9,13 +9,16 @@ and only executed (a timeline page: a third less time).
 
 Only these fixed statements use it: a server-bound statement has at most 65,535 parameters,
 which Django's own large ``IN`` lists (a delete collecting 100,000 contacts) would exceed.
-Elsewhere than PostgreSQL with psycopg 3 it is Django's usual cursor.
+Elsewhere than PostgreSQL with psycopg 3, or with ``DATABASE_PREPARED_STATEMENTS`` off (behind
+a pooler in transaction mode, which cannot keep a connection's prepared statements), it is
+Django's usual cursor.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 _server_binding: Any
@@ -38,7 +41,11 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor (use it in ``with``) that binds values on the server and prepares a
     statement run ``PREPARE_THRESHOLD`` times on this connection; logged and wrapped as
     Django's own cursors are (query counts, database errors)."""
-    if connection.vendor != "postgresql" or _server_binding is None:
+    if (
+        connection.vendor != "postgresql"
+        or _server_binding is None
+        or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
+    ):
         return connection.cursor()
     connection.close_if_health_check_failed()
     connection.ensure_connection()

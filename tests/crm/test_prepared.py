@@ -73,3 +73,16 @@ def test_cached_rows_reads_through_it_with_datetimes_intact(settings):
         assert [row.pk for row in rows] == [contact.pk]
         assert rows[0].created_at == Contact.objects.get(pk=contact.pk).created_at
         assert rows[0].created_at.tzinfo is not None
+
+
+@needs_postgres
+def test_the_setting_turns_them_off_for_a_transaction_mode_pooler(settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    contact = ContactFactory()
+    for _run in range(PREPARE_THRESHOLD + 2):
+        with prepared_cursor(connection) as cursor:
+            cursor.execute(
+                'SELECT "id" FROM "crm_contact" WHERE "id" = %s', [contact.pk]
+            )
+            assert cursor.fetchone()[0] == contact.pk
+    assert not [s for s in prepared_statements() if "crm_contact" in s]
