@@ -19,9 +19,8 @@ from functools import wraps
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import QueryDict
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
@@ -31,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from crm.inserts import insert_unless_taken
 from crm.models import IdempotencyRecord
 
 HEADER = "Idempotency-Key"
@@ -127,35 +127,9 @@ def _insert_or_lock(user_id: int, key: str, fingerprint: str) -> IdempotencyReco
     locked, or ours goes in. A first request that answered 5xx deleted its row, so the loop
     inserts again.
     """
-    quote = connection.ops.quote_name
-    table = quote(IdempotencyRecord._meta.db_table)
-    columns = ", ".join(
-        quote(c) for c in ("user_id", "key", "fingerprint", "created_at")
-    )
     while True:
-        now = timezone.now()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES (%s, %s, %s, %s) "
-                f"ON CONFLICT DO NOTHING RETURNING {quote('id')}",
-                [
-                    user_id,
-                    key,
-                    fingerprint,
-                    connection.ops.adapt_datetimefield_value(now),
-                ],
-            )
-            inserted = cursor.fetchone()
-        if inserted is not None:
-            record = IdempotencyRecord(
-                pk=inserted[0],
-                user_id=user_id,
-                key=key,
-                fingerprint=fingerprint,
-                created_at=now,
-            )
-            record._state.adding = False  # a stored row: save() updates it
-            record._state.db = connection.alias
+        record = IdempotencyRecord(user_id=user_id, key=key, fingerprint=fingerprint)
+        if insert_unless_taken(record):  # created_at set as save() sets it
             return record
         existing = (
             IdempotencyRecord.objects.select_for_update()

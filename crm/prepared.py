@@ -2,10 +2,10 @@
 
 Django sends each statement with its values written in (client-side binding), so PostgreSQL
 parses and plans it on every run; for a small indexed read planning costs as much as running
-it. The statements ``crm.querycache`` keeps (timeline sources, ledger reads, the API token)
-run again and again with other values: through this cursor their values are bound by the
-server and, from the ``prepare_threshold``-th run on a connection, the statement is prepared
-and only executed (a timeline page: a third less time).
+it. The statements ``crm.querycache`` keeps (timeline sources, ledger reads) run again and
+again with other values: through this cursor their values are bound by the server and, from
+the ``prepare_threshold``-th run on a connection, the statement is prepared and only executed
+(a timeline page: about a quarter less time).
 
 Only these fixed statements use it: a server-bound statement has at most 65,535 parameters,
 which Django's own large ``IN`` lists (a delete collecting 100,000 contacts) would exceed.
@@ -44,7 +44,7 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     if (
         connection.vendor != "postgresql"
         or _server_binding is None
-        or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
+        or not settings.DATABASE_PREPARED_STATEMENTS
     ):
         return connection.cursor()
     connection.close_if_health_check_failed()

@@ -228,9 +228,7 @@ def campaign_preview(*, campaign: Campaign, contact: Contact) -> tuple[str, str,
     return render_message(
         template=campaign,
         contact=contact,
-        context={
-            **contact_links(contact_id=contact.pk, purpose=campaign.purpose),
-        },
+        context=contact_links(contact_id=contact.pk, purpose=campaign.purpose),
     )
 
 

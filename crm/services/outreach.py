@@ -112,16 +112,21 @@ def public_url(path: str) -> str:
     return getattr(settings, "PUBLIC_BASE_URL", "").rstrip("/") + path
 
 
+def _signed_link(view: str, token: str) -> str:
+    return public_url(reverse(view, args=[token]))
+
+
 def unsubscribe_url(*, contact_id: int, purpose: str = MARKETING) -> str:
     """The absolute one-click link when PUBLIC_BASE_URL is set (emails need it), else the path."""
     token = unsubscribe_token(contact_id=contact_id, purpose=purpose)
-    return public_url(reverse("crm:outreach_unsubscribe", args=[token]))
+    return _signed_link("crm:outreach_unsubscribe", token)
 
 
 def preferences_url(*, contact_id: int) -> str:
     """The signed link to the contact's email preference page (no sign-in needed)."""
-    token = unsubscribe_token(contact_id=contact_id)
-    return public_url(reverse("crm:outreach_preferences", args=[token]))
+    return _signed_link(
+        "crm:outreach_preferences", unsubscribe_token(contact_id=contact_id)
+    )
 
 
 def contact_links(*, contact_id: int, purpose: str) -> dict[str, str]:
@@ -135,12 +140,8 @@ def contact_links(*, contact_id: int, purpose: str) -> dict[str, str]:
         else unsubscribe_token(contact_id=contact_id)
     )
     return {
-        "unsubscribe_link": public_url(
-            reverse("crm:outreach_unsubscribe", args=[unsubscribe])
-        ),
-        "preferences_link": public_url(
-            reverse("crm:outreach_preferences", args=[preferences])
-        ),
+        "unsubscribe_link": _signed_link("crm:outreach_unsubscribe", unsubscribe),
+        "preferences_link": _signed_link("crm:outreach_preferences", preferences),
     }
 
 

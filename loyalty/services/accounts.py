@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal
 
-from cryptography.fernet import Fernet
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q, TextChoices
@@ -93,13 +93,6 @@ def _manager(actor: User | None) -> User:
     return actor
 
 
-def _adjust_reason(reason: str) -> str:
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": _("Say why the points are adjusted.")})
-    return reason
-
-
 @transaction.atomic
 def points_adjust(
     *,
@@ -114,35 +107,81 @@ def points_adjust(
 
     A negative adjustment never overdraws: it is refused when the balance does not cover it.
     """
-    _manager(actor)
-    reason = _adjust_reason(reason)
-    # Read what does not depend on the balance before the lock, held until commit: on a busy
-    # member every statement under it is a statement the next adjustment waits for.
-    program = Program.load()
-    keys = contact_keys({account.contact_id})
-    return _adjust_locked(
-        lock_account(account.pk),
+    entry = _adjust(
+        contact_id=account.contact_id,
+        lock=lambda: lock_account(account.pk),
         points=points,
         reason=reason,
         actor=actor,
         key=key,
         now=now,
-        program=program,
-        keys=keys,
+    )
+    assert entry is not None  # lock_account finds the account or raises
+    return entry
+
+
+@transaction.atomic
+def contact_points_adjust(
+    *,
+    contact_id: int,
+    points: int,
+    reason: str,
+    actor: User,
+    key: str,
+    now: dt.datetime | None = None,
+) -> PointsEntry:
+    """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
+    one for a credit; a deduction from them is refused, as they have no points."""
+    entry = _adjust(  # a member: the account is found and locked in one statement
+        contact_id=contact_id,
+        lock=lambda: lock_account_of_contact(contact_id),
+        points=points,
+        reason=reason,
+        actor=actor,
+        key=key,
+        now=now,
+    )
+    if entry is not None:
+        return entry
+    contact = Contact.objects.filter(pk=contact_id).first()
+    if contact is None:
+        raise ValidationError({"contact": _("There is no contact with this id.")})
+    if points < 0:
+        raise InsufficientPoints(
+            _("This contact is not a loyalty member yet and has no points."),
+            code="insufficient_points",
+        )
+    account, _created = account_get_or_create(contact=contact, now=now)
+    return points_adjust(
+        account=account, points=points, reason=reason, actor=actor, key=key, now=now
     )
 
 
-def _adjust_locked(
-    locked: LoyaltyAccount,
+def _adjust(
     *,
+    contact_id: int,
+    lock: Callable[[], LoyaltyAccount | None],
     points: int,
     reason: str,
     actor: User,
     key: str,
     now: dt.datetime | None,
-    program: Program,
-    keys: dict[int, Fernet],
-) -> PointsEntry:
+) -> PointsEntry | None:
+    """The adjustment on the account ``lock`` finds and locks; None (nothing written) when it
+    finds none."""
+    _manager(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    # Read what does not depend on the balance before the lock, held until commit: on a busy
+    # member every statement under it is a statement the next adjustment waits for. The
+    # sealing key is read, not made (an unknown contact has none to make; the audit makes a
+    # missing one once the account is known).
+    program = Program.load()
+    keys = contact_keys({contact_id}, create=False)
+    locked = lock()
+    if locked is None:
+        return None
     entry, created = post_entry(
         account=locked,
         kind=PointsEntry.Kind.ADJUST,
@@ -166,52 +205,6 @@ def _adjust_locked(
             keys=keys,
         )
     return entry
-
-
-@transaction.atomic
-def contact_points_adjust(
-    *,
-    contact_id: int,
-    points: int,
-    reason: str,
-    actor: User,
-    key: str,
-    now: dt.datetime | None = None,
-) -> PointsEntry:
-    """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
-    one for a credit; a deduction from them is refused, as they have no points."""
-    _manager(actor)
-    reason = _adjust_reason(reason)
-    program = Program.load()
-    # A member's key is read, not made, before the lock: an unknown contact has none to make
-    # (the audit makes a missing one once the account is known).
-    keys = contact_keys({contact_id}, create=False)
-    locked = lock_account_of_contact(contact_id)
-    if (
-        locked is not None
-    ):  # a member: the account is locked in the statement that finds it
-        return _adjust_locked(
-            locked,
-            points=points,
-            reason=reason,
-            actor=actor,
-            key=key,
-            now=now,
-            program=program,
-            keys=keys,
-        )
-    contact = Contact.objects.filter(pk=contact_id).first()
-    if contact is None:
-        raise ValidationError({"contact": _("There is no contact with this id.")})
-    if points < 0:
-        raise InsufficientPoints(
-            _("This contact is not a loyalty member yet and has no points."),
-            code="insufficient_points",
-        )
-    account, _created = account_get_or_create(contact=contact, now=now)
-    return points_adjust(
-        account=account, points=points, reason=reason, actor=actor, key=key, now=now
-    )
 
 
 @transaction.atomic

@@ -66,45 +66,38 @@ def points_for(value: Decimal, rounding: str) -> int:
         return int(value.quantize(Decimal(1), rounding=mode))
 
 
-def lock_account(account_id: int) -> LoyaltyAccount:
-    """The account row, locked until the transaction ends, so its balance cannot change under us."""
+def _locked_account(key: str, **filters: int) -> LoyaltyAccount | None:
+    """The account matching ``filters`` (one exact value), found and locked until the
+    transaction ends in one statement, so its balance cannot change under us; None if none."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
     locked = cached_rows(
-        "loyalty.lock_account",
-        lambda pk: (
+        key,
+        lambda **values: (
             LoyaltyAccount.objects.select_for_update(of=("self",))
             .select_related("tier")
-            .filter(pk=pk)
+            .filter(**values)
         ),
-        pk=account_id,
-    )
-    if not locked:
-        raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account_id}.")
-    account = locked[0]
-    setattr(account, _LOCKED, True)
-    return account
-
-
-def lock_account_of_contact(contact_id: int) -> LoyaltyAccount | None:
-    """``lock_account`` for the contact's account, found and locked in one statement; None
-    when the contact is not a member."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
-    locked = cached_rows(
-        "loyalty.lock_account_of_contact",
-        lambda contact_id: (
-            LoyaltyAccount.objects.select_for_update(of=("self",))
-            .select_related("tier")
-            .filter(contact_id=contact_id)
-        ),
-        contact_id=contact_id,
+        **filters,
     )
     if not locked:
         return None
     account = locked[0]
     setattr(account, _LOCKED, True)
     return account
+
+
+def lock_account(account_id: int) -> LoyaltyAccount:
+    """The account row, locked until the transaction ends, so its balance cannot change under us."""
+    account = _locked_account("loyalty.lock_account", pk=account_id)
+    if account is None:
+        raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account_id}.")
+    return account
+
+
+def lock_account_of_contact(contact_id: int) -> LoyaltyAccount | None:
+    """``lock_account`` for the contact's account; None when the contact is not a member."""
+    return _locked_account("loyalty.lock_account_of_contact", contact_id=contact_id)
 
 
 def entry_with_key(key: str) -> PointsEntry | None:
@@ -146,28 +139,14 @@ def post_entry(
     """
     if not getattr(account, _LOCKED, False):
         raise RuntimeError("post_entry needs an account from lock_account().")
-    # A key seen before returns its entry, whatever the balance is now. The usual new key is
-    # found new by the insert itself, one statement under the lock; the refusals below look
-    # for an earlier entry first.
-    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+    balance = account.balance + points if isinstance(points, int) else 0
+    refusal = _refusal(account, points, balance, allow_negative=allow_negative)
+    if refusal is not None:
+        # A key seen before returns its entry whatever the balance is now. A new key (the
+        # usual case) is found new by the insert below: one statement under the lock.
         if existing := entry_with_key(key):
             return existing, False
-        raise ValidationError({"points": _("Enter a whole number of points, not 0.")})
-    if abs(points) > MAX_POINTS:
-        if existing := entry_with_key(key):
-            return existing, False
-        raise ValidationError({"points": _("This number of points is too large.")})
-    balance = account.balance + points
-    if points < 0 and balance < 0 and not allow_negative:
-        if existing := entry_with_key(key):
-            return existing, False
-        raise InsufficientPoints(
-            _(
-                "Not enough points: %(needed)d are needed and the balance is %(balance)d."
-            ),
-            code="insufficient_points",
-            params={"needed": -points, "balance": account.balance},
-        )
+        raise refusal
     entry = PointsEntry(
         account=account,
         kind=kind,
@@ -196,6 +175,25 @@ def post_entry(
     account.balance = balance
     account.save(update_fields=["balance", "updated_at"])
     return entry, True
+
+
+def _refusal(
+    account: LoyaltyAccount, points: Any, balance: int, *, allow_negative: bool
+) -> ValidationError | None:
+    """Why an entry of ``points`` (taking the balance to ``balance``) may not be written."""
+    if not isinstance(points, int) or isinstance(points, bool) or points == 0:
+        return ValidationError({"points": _("Enter a whole number of points, not 0.")})
+    if abs(points) > MAX_POINTS:
+        return ValidationError({"points": _("This number of points is too large.")})
+    if points < 0 and balance < 0 and not allow_negative:
+        return InsufficientPoints(
+            _(
+                "Not enough points: %(needed)d are needed and the balance is %(balance)d."
+            ),
+            code="insufficient_points",
+            params={"needed": -points, "balance": account.balance},
+        )
+    return None
 
 
 def _open_lots(account: LoyaltyAccount) -> Any:
