@@ -9,6 +9,8 @@ from crm import views as crm_views
 from crm.views import security as security_views
 
 urlpatterns = [
+    # The API first: a request tries each pattern in turn, and the API answers the most.
+    path("api/v1/", include((api.urlpatterns, "api"))),
     path("", crm_views.home, name="home"),
     path("", include("crm.urls")),
     path("accounts/login/", crm_views.StaffLoginView.as_view(), name="login"),
@@ -22,7 +24,6 @@ urlpatterns = [
     path("", include("feedback.urls")),
     path("dashboard/", include("analytics.urls")),
     path("admin/", admin.site.urls),
-    path("api/v1/", include((api.urlpatterns, "api"))),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path(
         "api/docs/",

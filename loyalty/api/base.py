@@ -12,6 +12,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from crm.api.serializers import FieldsBuiltOnce
 from crm.idempotency import HEADER
 from crm.models import User
 from loyalty.models import PointsEntry, Tier
@@ -69,7 +70,7 @@ class TierSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class EntrySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     description = serializers.CharField(read_only=True)
     actor = serializers.SerializerMethodField()
 

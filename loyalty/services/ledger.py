@@ -32,6 +32,8 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 MAX_POINTS = 10**15
 _LOCKED = "_loyalty_row_locked"
 _BATCH = 200
+# A deduction is nearly always covered by its first lot or two: read a few first, not a page.
+_FIRST_BATCH = 4
 
 
 class LoyaltyConflict(ValidationError):
@@ -215,8 +217,11 @@ def _consume(
     lots = _open_lots(account)
     if only is not None:
         lots = lots.filter(pk=only.pk)
+    size = _FIRST_BATCH
     while left > 0:
-        batch = list(lots.only("id", "remaining")[:_BATCH])
+        # Every lot of a batch but the last is used up, so the next read starts after them.
+        batch = list(lots.only("id", "remaining")[:size])
+        size = _BATCH
         if not batch:
             break
         uses = []
@@ -227,7 +232,11 @@ def _consume(
             uses.append(LotUse(entry=entry, lot=lot, points=take))
             if left == 0:
                 break
-        PointsEntry.objects.bulk_update([use.lot for use in uses], ["remaining"])
+        if len(uses) == 1:  # the usual case: a plain update, not bulk_update's CASE
+            lot = uses[0].lot
+            PointsEntry.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        else:
+            PointsEntry.objects.bulk_update([use.lot for use in uses], ["remaining"])
         LotUse.objects.bulk_create(uses)
     return left
 

@@ -147,6 +147,27 @@ def test_lots_with_the_same_expiry_are_burned_oldest_first(manager):
     assert (first.remaining, second.remaining) == (0, 5)
 
 
+def test_a_deduction_beyond_the_first_lots_read_goes_on_to_the_next_ones(manager):
+    # The first read takes a few lots; a deduction they do not cover reads the next ones,
+    # still nearest expiry first, and uses each lot once.
+    account = member()
+    lots = [lot(account, 10, at=NOW - dt.timedelta(days=30 - day)) for day in range(7)]
+    spend = points_adjust(
+        account=account, points=-65, reason="t", actor=manager, key=key(), now=NOW
+    )
+    uses = list(
+        LotUse.objects.filter(entry=spend)
+        .order_by("lot__created_at")
+        .values_list("lot_id", "points")
+    )
+    assert uses == [(each.pk, 10) for each in lots[:6]] + [(lots[6].pk, 5)]
+    assert [PointsEntry.objects.get(pk=each.pk).remaining for each in lots] == [
+        0
+    ] * 6 + [5]
+    account.refresh_from_db()
+    assert account.balance == 5
+
+
 def test_a_deduction_beyond_the_balance_is_refused_and_writes_nothing(manager):
     account = member(40)
     with pytest.raises(InsufficientPoints):
