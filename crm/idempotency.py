@@ -30,8 +30,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from crm.inserts import insert_unless_taken
 from crm.models import IdempotencyRecord
+from crm.writes import insert_unless_taken, save_fields
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -171,7 +171,7 @@ def idempotent(action: Action[V, P]) -> Action[V, P]:
                 if response.data is None
                 else json.loads(JSONRenderer().render(response.data))
             )
-            record.save(update_fields=["status_code", "body"])
+            save_fields(record, "status_code", "body")
             return response
 
     return wrapper

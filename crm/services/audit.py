@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from crm.models import AuditEntry, ContactKey, User
 from crm.querycache import cached_rows
+from crm.writes import insert
 
 # The request being answered (set by crm.middleware.AuditMiddleware), so that services deep in a
 # call chain record the actor's address without every signature carrying the request.
@@ -183,6 +184,9 @@ def audit_record_many(
             entry.sealed = keys[entry.contact_id].encrypt(
                 json.dumps(values, default=str).encode()
             )
+    if len(built) == 1:  # one write's entry, the usual case: a statement built once
+        insert(built[0][0])
+        return [built[0][0]]
     return AuditEntry.objects.bulk_create([entry for entry, _values in built])
 
 

@@ -21,9 +21,9 @@ from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from crm import hooks
-from crm.inserts import insert_unless_taken
 from crm.models import User
 from crm.querycache import cached_rows
+from crm.writes import insert, insert_unless_taken, save_fields
 from loyalty.models import LotUse, LoyaltyAccount, PointsEntry, Program
 
 # Referral and voucher codes: no 0/O, 1/I/L, so they survive being read out or typed.
@@ -175,7 +175,7 @@ def post_entry(
     elif account.balance < 0:
         settle_debt(account=account)
     account.balance = balance
-    account.save(update_fields=["balance", "updated_at"])
+    save_fields(account, "balance", "updated_at")
     return entry, True
 
 
@@ -232,12 +232,12 @@ def _consume(
             uses.append(LotUse(entry=entry, lot=lot, points=take))
             if left == 0:
                 break
-        if len(uses) == 1:  # the usual case: a plain update, not bulk_update's CASE
-            lot = uses[0].lot
-            PointsEntry.objects.filter(pk=lot.pk).update(remaining=lot.remaining)
+        if len(uses) == 1:  # the usual case: one lot, statements built once
+            save_fields(uses[0].lot, "remaining")
+            insert(uses[0])
         else:
             PointsEntry.objects.bulk_update([use.lot for use in uses], ["remaining"])
-        LotUse.objects.bulk_create(uses)
+            LotUse.objects.bulk_create(uses)
     return left
 
 
