@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
@@ -68,20 +68,22 @@ def points_for(value: Decimal, rounding: str) -> int:
         return int(value.quantize(Decimal(1), rounding=mode))
 
 
-def _locked_account(key: str, **filters: int) -> LoyaltyAccount | None:
+def _locked_account(
+    key: str, *, with_tier: bool = True, **filters: int
+) -> LoyaltyAccount | None:
     """The account matching ``filters`` (one exact value), found and locked until the
-    transaction ends in one statement, so its balance cannot change under us; None if none."""
+    transaction ends in one statement, so its balance cannot change under us; None if none.
+    ``with_tier`` reads its tier with it (earning multiplies by it, tier changes compare it)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
-    locked = cached_rows(
-        key,
-        lambda **values: (
-            LoyaltyAccount.objects.select_for_update(of=("self",))
-            .select_related("tier")
-            .filter(**values)
-        ),
-        **filters,
-    )
+
+    def build(**values: int) -> QuerySet[LoyaltyAccount]:
+        accounts = LoyaltyAccount.objects.select_for_update(of=("self",))
+        return (accounts.select_related("tier") if with_tier else accounts).filter(
+            **values
+        )
+
+    locked = cached_rows(key, build, **filters)
     if not locked:
         return None
     account = locked[0]
@@ -98,8 +100,11 @@ def lock_account(account_id: int) -> LoyaltyAccount:
 
 
 def lock_account_of_contact(contact_id: int) -> LoyaltyAccount | None:
-    """``lock_account`` for the contact's account; None when the contact is not a member."""
-    return _locked_account("loyalty.lock_account_of_contact", contact_id=contact_id)
+    """``lock_account`` for the contact's account, without its tier (an adjustment does not
+    need it; reading it costs a join and a model); None when the contact is not a member."""
+    return _locked_account(
+        "loyalty.lock_account_of_contact", with_tier=False, contact_id=contact_id
+    )
 
 
 def entry_with_key(key: str) -> PointsEntry | None:

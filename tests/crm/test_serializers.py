@@ -24,6 +24,18 @@ class BuiltOnce(FieldsBuiltOnce, Plain):
     pass
 
 
+class Owner(serializers.Serializer):
+    email = serializers.EmailField()
+
+
+class WithOwner(FieldsBuiltOnce, serializers.ModelSerializer):
+    owner = Owner(read_only=True)
+
+    class Meta:
+        model = Company
+        fields = ["id", "owner"]
+
+
 class Wider(BuiltOnce):
     class Meta(Plain.Meta):
         fields = [*Plain.Meta.fields, "created_at"]
@@ -47,6 +59,15 @@ def test_each_instance_gets_its_own_fields_bound_to_it():
 
 
 def test_a_subclass_builds_its_own_fields():
-    BuiltOnce().fields  # the parent's are built first
+    assert list(BuiltOnce().fields)  # the parent's are built first
     assert list(Wider().fields) == ["id", "name", "domain", "size", "created_at"]
     assert list(BuiltOnce().fields) == ["id", "name", "domain", "size"]
+
+
+def test_a_nested_serializer_is_copied_with_fields_of_its_own():
+    first, second = WithOwner(), WithOwner()
+    first_owner, second_owner = first.fields["owner"], second.fields["owner"]
+    assert first_owner is not second_owner
+    assert first_owner.fields["email"] is not second_owner.fields["email"]
+    assert first_owner.fields["email"].parent is first_owner
+    assert (first_owner.parent, second_owner.parent) == (first, second)
