@@ -203,10 +203,22 @@ def _refusal(
     return None
 
 
-def _open_lots(account: LoyaltyAccount) -> Any:
-    # Nearest expiry first; lots that never expire last; then the oldest.
-    return PointsEntry.objects.filter(account_id=account.pk, remaining__gt=0).order_by(
-        F("expires_at").asc(nulls_last=True), "created_at", "id"
+def _open_lots(account_id: int, size: int, only_id: int | None) -> list[PointsEntry]:
+    """Up to ``size`` of the account's open lots (only lot ``only_id`` when given): nearest
+    expiry first, lots that never expire last, then the oldest. A statement built once."""
+
+    def build(account_id: int, lot_id: int | None = None) -> QuerySet[PointsEntry]:
+        lots = PointsEntry.objects.filter(account_id=account_id, remaining__gt=0)
+        if lot_id is not None:
+            lots = lots.filter(pk=lot_id)
+        return lots.order_by(
+            F("expires_at").asc(nulls_last=True), "created_at", "id"
+        ).only("id", "remaining")[:size]
+
+    if only_id is None:
+        return cached_rows(("loyalty.open_lots", size), build, account_id=account_id)
+    return cached_rows(
+        ("loyalty.open_lots", size), build, account_id=account_id, lot_id=only_id
     )
 
 
@@ -219,13 +231,10 @@ def _consume(
 ) -> int:
     """Take ``amount`` from the open lots for ``entry``; returns what no lot could cover."""
     left = amount
-    lots = _open_lots(account)
-    if only is not None:
-        lots = lots.filter(pk=only.pk)
     size = _FIRST_BATCH
     while left > 0:
         # Every lot of a batch but the last is used up, so the next read starts after them.
-        batch = list(lots.only("id", "remaining")[:size])
+        batch = _open_lots(account.pk, size, only.pk if only is not None else None)
         size = _BATCH
         if not batch:
             break
