@@ -14,7 +14,8 @@ through ``crm.prepared.prepared_cursor`` (prepared on PostgreSQL, planned once).
   fields named are set as ``save`` sets them).
 
 Signals are not sent: use these only for models nobody listens to. A value that is an SQL
-expression (``F()``, ``Now()``) changes the statement: such a write goes through the ORM.
+expression (``F()``, ``Now()``) would change the statement: it is refused (``ValueError``)
+before anything is written; write it through the ORM.
 """
 
 from __future__ import annotations
