@@ -12,23 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.models import Group
-from django.db.models import (
-    Case,
-    F,
-    IntegerField,
-    OuterRef,
-    QuerySet,
-    Subquery,
-    Value,
-    When,
-)
+from django.db.models import F, OuterRef, QuerySet, Subquery
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from crm.models import User
 from crm.querycache import cached_rows
-from crm.roles import STAFF_ROLES, remember_role
+from crm.roles import STAFF_ROLES, remember_role, staff_group_rank
 
 
 def _user_with_token(key: str) -> QuerySet[User]:
@@ -37,12 +28,7 @@ def _user_with_token(key: str) -> QuerySet[User]:
         Group.objects.filter(
             user=OuterRef("pk"), name__in=[r.value for r in STAFF_ROLES]
         )
-        .order_by(
-            Case(
-                *(When(name=r.value, then=Value(i)) for i, r in enumerate(STAFF_ROLES)),
-                output_field=IntegerField(),
-            )
-        )
+        .order_by(staff_group_rank())
         .values("name")[:1]
     )
     return User.objects.filter(auth_token__key=key).annotate(

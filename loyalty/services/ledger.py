@@ -83,7 +83,7 @@ def _locked_account(
             **values
         )
 
-    locked = cached_rows(key, build, **filters)
+    locked = cached_rows((key, with_tier), build, **filters)
     if not locked:
         return None
     account = locked[0]
@@ -215,10 +215,9 @@ def _open_lots(account_id: int, size: int, only_id: int | None) -> list[PointsEn
             F("expires_at").asc(nulls_last=True), "created_at", "id"
         ).only("id", "remaining")[:size]
 
-    if only_id is None:
-        return cached_rows(("loyalty.open_lots", size), build, account_id=account_id)
+    only = {} if only_id is None else {"lot_id": only_id}
     return cached_rows(
-        ("loyalty.open_lots", size), build, account_id=account_id, lot_id=only_id
+        ("loyalty.open_lots", size), build, account_id=account_id, **only
     )
 
 
