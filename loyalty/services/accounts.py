@@ -176,8 +176,8 @@ def _adjust(
     # Read what does not depend on the balance before the lock, held until commit: on a busy
     # member every statement under it is a statement the next adjustment waits for. The
     # sealing key is read, not made (an unknown contact has none to make; the audit makes a
-    # missing one once the account is known).
-    program = Program.load()
+    # missing one once the account is known). Only a credit needs the programme (its expiry).
+    program = Program.load() if isinstance(points, int) and points > 0 else None
     keys = contact_keys({contact_id}, create=False)
     locked = lock()
     if locked is None:

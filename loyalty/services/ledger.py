@@ -130,7 +130,7 @@ def post_entry(
     points: int,
     key: str,
     now: dt.datetime,
-    program: Program,
+    program: Program | None = None,
     source_type: str = "",
     source_id: str = "",
     reason: str = "",
@@ -141,8 +141,10 @@ def post_entry(
     """Write one entry once per ``key``: (entry, created). ``account`` must come from ``lock_account``.
 
     The same key returns the entry already written and changes nothing. A credit becomes a
-    lot expiring ``expiry_months`` after ``now``; a debit consumes lots (only ``lot`` when
-    given). A debit beyond the balance raises ``InsufficientPoints`` unless ``allow_negative``.
+    lot expiring the programme's ``expiry_months`` after ``now`` (``program`` is read here when
+    the caller did not read it before the lock); a debit consumes lots (only ``lot`` when
+    given) and needs no programme. A debit beyond the balance raises ``InsufficientPoints``
+    unless ``allow_negative``.
     """
     if not getattr(account, _LOCKED, False):
         raise RuntimeError("post_entry needs an account from lock_account().")
@@ -168,6 +170,7 @@ def post_entry(
     )
     if points > 0:
         entry.remaining = points
+        program = program or Program.load()
         if program.expiry_months:
             entry.expires_at = add_months(now, program.expiry_months)
     if not insert_unless_taken(entry):

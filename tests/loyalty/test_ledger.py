@@ -113,6 +113,18 @@ def test_post_entry_refuses_an_unlocked_account(program):
         )
 
 
+def test_a_credit_posted_without_the_programme_reads_its_expiry(program):
+    program.expiry_months = 6
+    program.save()
+    account = member()
+    with transaction.atomic():
+        entry, created = post_entry(
+            account=lock_account(account.pk), kind="bonus", points=5, key="k", now=NOW
+        )
+    assert created
+    assert (entry.remaining, entry.expires_at) == (5, add_months(NOW, 6))
+
+
 def test_lots_are_burned_nearest_expiry_first_and_never_expiring_lots_last(
     program, manager
 ):
