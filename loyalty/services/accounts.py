@@ -17,11 +17,13 @@ from django.utils.translation import gettext_lazy
 from crm.models import AuditEntry, Contact, User
 from crm.roles import MANAGER_ROLES, role_of
 from crm.services.audit import audit_record, contact_keys
+from crm.transactions import atomic_service
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
 from loyalty.services.ledger import (
     InsufficientPoints,
     lock_account,
     lock_account_of_contact,
+    points_refusal,
     post_entry,
     random_code,
 )
@@ -93,7 +95,7 @@ def _manager(actor: User | None) -> User:
     return actor
 
 
-@transaction.atomic
+@atomic_service  # every refusal comes before the first write
 def points_adjust(
     *,
     account: LoyaltyAccount,
@@ -120,7 +122,7 @@ def points_adjust(
     return entry
 
 
-@transaction.atomic
+@atomic_service  # every refusal comes before the first write
 def contact_points_adjust(
     *,
     contact_id: int,
@@ -173,11 +175,14 @@ def _adjust(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": _("Say why the points are adjusted.")})
+    if (refusal := points_refusal(points)) is not None:
+        # Here, not in post_entry: a contact who is not a member yet becomes one first.
+        raise refusal
     # Read what does not depend on the balance before the lock, held until commit: on a busy
     # member every statement under it is a statement the next adjustment waits for. The
     # sealing key is read, not made (an unknown contact has none to make; the audit makes a
     # missing one once the account is known). Only a credit needs the programme (its expiry).
-    program = Program.load() if isinstance(points, int) and points > 0 else None
+    program = Program.load() if points > 0 else None
     keys = contact_keys({contact_id}, create=False)
     locked = lock()
     if locked is None:

@@ -187,14 +187,21 @@ def post_entry(
     return entry, True
 
 
-def _refusal(
-    account: LoyaltyAccount, points: Any, balance: int, *, allow_negative: bool
-) -> ValidationError | None:
-    """Why an entry of ``points`` (taking the balance to ``balance``) may not be written."""
+def points_refusal(points: Any) -> ValidationError | None:
+    """Why ``points`` is no number of points to move, whatever the balance; None if it is."""
     if not isinstance(points, int) or isinstance(points, bool) or points == 0:
         return ValidationError({"points": _("Enter a whole number of points, not 0.")})
     if abs(points) > MAX_POINTS:
         return ValidationError({"points": _("This number of points is too large.")})
+    return None
+
+
+def _refusal(
+    account: LoyaltyAccount, points: Any, balance: int, *, allow_negative: bool
+) -> ValidationError | None:
+    """Why an entry of ``points`` (taking the balance to ``balance``) may not be written."""
+    if (refusal := points_refusal(points)) is not None:
+        return refusal
     if points < 0 and balance < 0 and not allow_negative:
         return InsufficientPoints(
             _(

@@ -4,6 +4,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, transaction
 
@@ -12,11 +13,13 @@ from loyalty.services import (
     InsufficientPoints,
     add_months,
     bonus_grant,
+    contact_points_adjust,
     loyalty_verify,
     points_adjust,
     points_expire_due,
 )
 from loyalty.services.ledger import lock_account, post_entry
+from tests.crm.factories import ContactFactory
 from tests.loyalty.conftest import NOW
 from tests.loyalty.factories import key, member
 
@@ -41,6 +44,34 @@ def test_the_same_key_twice_writes_one_entry_and_returns_it(manager):
     assert again.pk == first.pk
     assert account.balance == 70
     assert account.entries.filter(key="adj-1").count() == 1
+
+
+def test_a_refused_adjustment_leaves_the_callers_transaction_usable(manager):
+    # Inside a caller's transaction the adjustment takes no savepoint: its refusals come
+    # before it writes, so the caller can catch one and go on (crm.transactions).
+    account = member(10)
+    with pytest.raises(InsufficientPoints):
+        contact_points_adjust(
+            contact_id=account.contact_id,
+            points=-11,
+            reason="r",
+            actor=manager,
+            key="a",
+        )
+    non_member = ContactFactory()
+    with pytest.raises(ValidationError) as refused:
+        # Refused before the contact becomes a member, not after the account is made.
+        contact_points_adjust(
+            contact_id=non_member.pk, points=10**16, reason="r", actor=manager, key="b"
+        )
+    assert "points" in refused.value.message_dict
+    assert not LoyaltyAccount.objects.filter(contact_id=non_member.pk).exists()
+    entry = contact_points_adjust(  # the transaction goes on
+        contact_id=account.contact_id, points=-10, reason="r", actor=manager, key="c"
+    )
+    account.refresh_from_db()
+    assert (entry.balance_after, account.balance) == (0, 0)
+    assert not PointsEntry.objects.filter(key__in=["a", "b"]).exists()
 
 
 def test_a_retried_deduction_returns_its_entry_after_the_balance_fell(manager):
