@@ -18,10 +18,15 @@ from sesame.utils import get_query_string
 from crm.admin_audit import AuditedAdminMixin
 from crm.models import AuditEntry, Contact, ContactKey, Tag
 from crm.services import consents_set, contact_merge, import_job_submit
-from crm.services.audit import audit_record, audit_unseal, contact_keys_destroy
+from crm.services.audit import (
+    audit_record,
+    audit_unseal,
+    contact_keys,
+    contact_keys_destroy,
+)
 from crm.services.audit_events import email_digest
 from loyalty.models import Tier
-from loyalty.services import points_adjust
+from loyalty.services import contact_points_adjust, points_adjust
 from tests.crm.factories import ContactFactory
 from tests.loyalty.factories import key, member
 
@@ -297,6 +302,43 @@ def test_a_points_adjustment_is_recorded_once_per_key(manager):
     assert entry.contact_id == account.contact_id
     assert entry.changes == {"account_id": account.pk, "points": -30}
     assert audit_unseal(entry) == {"reason": "Damaged parcel"}
+
+
+def test_an_adjustment_seals_with_the_key_read_with_the_lock(manager):
+    # The account is locked and the contact's key read in one statement; a contact without a
+    # key yet gets one made by the audit.
+    account, fresh = member(100), member(100)
+    (kept,) = contact_keys({account.contact_id}).values()
+    points_adjust(
+        account=account, points=-30, reason="Parcel", actor=manager, key=key()
+    )
+    contact_points_adjust(
+        contact_id=account.contact_id,
+        points=5,
+        reason="Sorry",
+        actor=manager,
+        key=key(),
+    )
+    assert not ContactKey.objects.filter(contact_id=fresh.contact_id).exists()
+    contact_points_adjust(
+        contact_id=fresh.contact_id, points=-1, reason="Typo", actor=manager, key=key()
+    )
+    assert [
+        (entry.contact_id, audit_unseal(entry))
+        for entry in entries(A.LEDGER_ADJUSTMENT)
+    ] == [
+        (account.contact_id, {"reason": "Parcel"}),
+        (account.contact_id, {"reason": "Sorry"}),
+        (fresh.contact_id, {"reason": "Typo"}),
+    ]
+    assert ContactKey.objects.filter(contact_id=account.contact_id).count() == 1
+    assert ContactKey.objects.filter(contact_id=fresh.contact_id).count() == 1
+    reasons = sorted(
+        kept.decrypt(bytes(entry.sealed)).decode()
+        for entry in entries(A.LEDGER_ADJUSTMENT)
+        if entry.contact_id == account.contact_id
+    )
+    assert reasons == ['{"reason": "Parcel"}', '{"reason": "Sorry"}']
 
 
 # --- Admin changes ---------------------------------------------------------------------------
