@@ -15,7 +15,6 @@ from contextvars import ContextVar, Token
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
-from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -60,27 +59,6 @@ def contact_keys(contact_ids: set[int], *, create: bool = True) -> dict[int, Fer
         return keys
     _create_keys(contact_ids)  # a batch (an import): two statements whatever it holds
     return _stored_keys(contact_ids)
-
-
-def contact_key_column(contact_id: str = "contact_id") -> Subquery:
-    """The sealing key of the contact a row names (in its ``contact_id`` field) as a column of
-    that row's query: a write that locks the row reads the key it seals with in the same
-    statement. ``contact_keys_read`` makes keys of the values."""
-    return Subquery(
-        ContactKey.objects.filter(contact_id=OuterRef(contact_id)).values("key")[:1]
-    )
-
-
-def contact_keys_read(
-    stored: dict[int, bytes | memoryview | None],
-) -> dict[int, Fernet]:
-    """The keys of values read with ``contact_key_column`` (contact id: value), for
-    ``audit_record``'s ``keys``; a contact without one yet is left out (the audit makes it)."""
-    return {
-        contact_id: Fernet(bytes(key))
-        for contact_id, key in stored.items()
-        if key is not None
-    }
 
 
 def _create_keys(contact_ids: set[int]) -> None:

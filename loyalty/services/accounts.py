@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 
 from crm.models import AuditEntry, Contact, User
 from crm.roles import MANAGER_ROLES, role_of
-from crm.services.audit import audit_record, contact_keys_read
+from crm.services.audit import audit_record, contact_keys
 from crm.transactions import atomic_service
 from loyalty.models import LoyaltyAccount, PointsEntry, Program, Tier, TierChange
 from loyalty.services.ledger import (
@@ -26,7 +26,6 @@ from loyalty.services.ledger import (
     points_refusal,
     post_entry,
     random_code,
-    sealing_key_read,
 )
 from loyalty.services.tiers import change_tier, tier_for_value
 
@@ -111,7 +110,8 @@ def points_adjust(
     A negative adjustment never overdraws: it is refused when the balance does not cover it.
     """
     entry = _adjust(
-        lock=lambda: lock_account(account.pk, with_sealing_key=True),
+        contact_id=account.contact_id,
+        lock=lambda: lock_account(account.pk),
         points=points,
         reason=reason,
         actor=actor,
@@ -135,7 +135,8 @@ def contact_points_adjust(
     """``points_adjust`` for a contact named by id. A contact who is not a member yet becomes
     one for a credit; a deduction from them is refused, as they have no points."""
     entry = _adjust(  # a member: the account is found and locked in one statement
-        lock=lambda: lock_account_of_contact(contact_id, with_sealing_key=True),
+        contact_id=contact_id,
+        lock=lambda: lock_account_of_contact(contact_id),
         points=points,
         reason=reason,
         actor=actor,
@@ -160,7 +161,8 @@ def contact_points_adjust(
 
 def _adjust(
     *,
-    lock: Callable[[], LoyaltyAccount | None],  # with the sealing key
+    contact_id: int,
+    lock: Callable[[], LoyaltyAccount | None],
     points: int,
     reason: str,
     actor: User,
@@ -177,14 +179,14 @@ def _adjust(
         # Here, not in post_entry: a contact who is not a member yet becomes one first.
         raise refusal
     # Read what does not depend on the balance before the lock, held until commit: on a busy
-    # member every statement under it is a statement the next adjustment waits for. Only a
-    # credit needs the programme (its expiry). The contact's sealing key is read with the
-    # lock, in the same statement (the audit makes a missing one).
+    # member every statement under it is a statement the next adjustment waits for. The
+    # sealing key is read, not made (an unknown contact has none to make; the audit makes a
+    # missing one once the account is known). Only a credit needs the programme (its expiry).
     program = Program.load() if points > 0 else None
+    keys = contact_keys({contact_id}, create=False)
     locked = lock()
     if locked is None:
         return None
-    keys = contact_keys_read({locked.contact_id: sealing_key_read(locked)})
     entry, created = post_entry(
         account=locked,
         kind=PointsEntry.Kind.ADJUST,

@@ -23,7 +23,6 @@ from django.utils.translation import gettext as _
 from crm import hooks
 from crm.models import User
 from crm.querycache import cached_rows
-from crm.services.audit import contact_key_column
 from crm.writes import insert, insert_unless_taken, save_fields
 from loyalty.models import LotUse, LoyaltyAccount, PointsEntry, Program
 
@@ -70,25 +69,21 @@ def points_for(value: Decimal, rounding: str) -> int:
 
 
 def _locked_account(
-    key: str, *, with_tier: bool = True, with_sealing_key: bool = False, **filters: int
+    key: str, *, with_tier: bool = True, **filters: int
 ) -> LoyaltyAccount | None:
     """The account matching ``filters`` (one exact value), found and locked until the
     transaction ends in one statement, so its balance cannot change under us; None if none.
-    ``with_tier`` reads its tier with it (earning multiplies by it, tier changes compare it);
-    ``with_sealing_key`` its contact's audit sealing key, as ``sealing_key`` (bytes or None;
-    ``crm.services.audit.contact_keys_read``)."""
+    ``with_tier`` reads its tier with it (earning multiplies by it, tier changes compare it)."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("Lock a loyalty account inside transaction.atomic().")
 
     def build(**values: int) -> QuerySet[LoyaltyAccount]:
         accounts = LoyaltyAccount.objects.select_for_update(of=("self",))
-        if with_tier:
-            accounts = accounts.select_related("tier")
-        if with_sealing_key:
-            accounts = accounts.annotate(sealing_key=contact_key_column())
-        return accounts.filter(**values)
+        return (accounts.select_related("tier") if with_tier else accounts).filter(
+            **values
+        )
 
-    locked = cached_rows((key, with_tier, with_sealing_key), build, **filters)
+    locked = cached_rows((key, with_tier), build, **filters)
     if not locked:
         return None
     account = locked[0]
@@ -96,33 +91,19 @@ def _locked_account(
     return account
 
 
-def lock_account(account_id: int, *, with_sealing_key: bool = False) -> LoyaltyAccount:
-    """The account row, locked until the transaction ends, so its balance cannot change under
-    us; ``with_sealing_key`` reads its contact's audit sealing key too (``sealing_key``)."""
-    account = _locked_account(
-        "loyalty.lock_account", with_sealing_key=with_sealing_key, pk=account_id
-    )
+def lock_account(account_id: int) -> LoyaltyAccount:
+    """The account row, locked until the transaction ends, so its balance cannot change under us."""
+    account = _locked_account("loyalty.lock_account", pk=account_id)
     if account is None:
         raise LoyaltyAccount.DoesNotExist(f"No loyalty account {account_id}.")
     return account
 
 
-def sealing_key_read(account: LoyaltyAccount) -> bytes | None:
-    """The contact's audit sealing key an account was locked with (``with_sealing_key``)."""
-    key: bytes | None = account.__dict__["sealing_key"]
-    return key
-
-
-def lock_account_of_contact(
-    contact_id: int, *, with_sealing_key: bool = False
-) -> LoyaltyAccount | None:
+def lock_account_of_contact(contact_id: int) -> LoyaltyAccount | None:
     """``lock_account`` for the contact's account, without its tier (an adjustment does not
     need it; reading it costs a join and a model); None when the contact is not a member."""
     return _locked_account(
-        "loyalty.lock_account_of_contact",
-        with_tier=False,
-        with_sealing_key=with_sealing_key,
-        contact_id=contact_id,
+        "loyalty.lock_account_of_contact", with_tier=False, contact_id=contact_id
     )
 
 

@@ -304,9 +304,7 @@ def test_a_points_adjustment_is_recorded_once_per_key(manager):
     assert audit_unseal(entry) == {"reason": "Damaged parcel"}
 
 
-def test_an_adjustment_seals_with_the_key_read_with_the_lock(manager):
-    # The account is locked and the contact's key read in one statement; a contact without a
-    # key yet gets one made by the audit.
+def test_an_adjustment_seals_with_the_contacts_key_or_makes_one(manager):
     account, fresh = member(100), member(100)
     (kept,) = contact_keys({account.contact_id}).values()
     points_adjust(
