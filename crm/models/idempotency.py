@@ -10,7 +10,12 @@ from django.utils.translation import gettext_lazy as _
 class IdempotencyRecord(models.Model):
     """The first answer to (user, key): replayed for the same request, refused (422) for another."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        models.CASCADE,
+        related_name="+",
+        db_index=False,  # the unique (user, key) index starts with it
+    )
     key = models.CharField(_("key"), max_length=255)
     fingerprint = models.CharField(_("request fingerprint"), max_length=64)
     status_code = models.PositiveSmallIntegerField(_("status"), null=True)

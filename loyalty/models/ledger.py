@@ -74,6 +74,7 @@ class PointsEntry(models.Model):
         models.CASCADE,
         related_name="entries",
         verbose_name=_("account"),
+        db_index=False,  # loyalty_entry_history starts with it: one index less per entry
     )
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     points = models.BigIntegerField(_("points"))
@@ -184,6 +185,7 @@ class LotUse(models.Model):
         models.CASCADE,
         related_name="lot_uses",
         verbose_name=_("deduction"),
+        db_index=False,  # the unique (entry, lot) index starts with it
     )
     lot = models.ForeignKey(
         PointsEntry, models.CASCADE, related_name="uses", verbose_name=_("lot")
