@@ -78,11 +78,13 @@ class Connection:
 
     def exchange(self, request: bytes) -> int:
         """Send ``request`` (bytes on the wire), read the whole answer; its status."""
-        if self.sock is None:
-            self.sock = socket.create_connection(("127.0.0.1", self.port), timeout=60)
-            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock = self.sock
         try:
+            if self.sock is None:
+                self.sock = socket.create_connection(
+                    ("127.0.0.1", self.port), timeout=60
+                )
+                self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock = self.sock
             sock.sendall(request)
             while (end := self.buffer.find(b"\r\n\r\n")) < 0:
                 self._recv(sock)
@@ -93,7 +95,9 @@ class Connection:
             for line in lines[1:]:
                 name, _sep, value = line.partition(b":")
                 headers[name.strip().lower()] = value.strip().lower()
-            if b"content-length" in headers:
+            if status in (204, 304):
+                pass  # no body, whatever the headers say
+            elif b"content-length" in headers:
                 self._take(sock, int(headers[b"content-length"]))
             elif headers.get(b"transfer-encoding") == b"chunked":
                 while size := int(self._line(sock).split(b";")[0], 16):

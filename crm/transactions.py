@@ -9,9 +9,9 @@ twelve statements; they are two more).
 A service that refuses only before it writes does not need them either: its refusal (a
 ``ValidationError`` or ``PermissionDenied``) is raised once outside the savepoint-less block,
 and the caller's transaction goes on as the savepoint would have left it, since nothing was
-written. Anything else raised inside (a database error, a bug after a write) passes through the block, which
-marks the caller's transaction for rollback: a caller that catches it cannot commit half a
-write (Django raises ``TransactionManagementError`` at its next statement).
+written. Anything else raised inside (a database error, a bug after a write) passes through
+the block, which marks the caller's transaction for rollback: a caller that catches it cannot
+commit half a write (Django raises ``TransactionManagementError`` at its next statement).
 """
 
 from __future__ import annotations
