@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import DatabaseError, connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.constants import OnConflict
 from django.db.models.sql import InsertQuery
@@ -66,7 +67,7 @@ def _insert(obj: Model, *, ignore_conflicts: bool) -> bool:
             raise ValueError(f"{meta.label}: a field's value is not one parameter")
         statement = _Statement(sql=sql, fields=fields)
         _statements[key] = statement
-    params = _values(statement, obj, add=True)
+    params = _values(statement, obj, connection, add=True)
     with prepared_cursor(connection) as cursor:
         cursor.execute(statement.sql, params)
         row = cursor.fetchone()
@@ -113,7 +114,7 @@ def save_fields(obj: Model, *names: str) -> None:
         )
         statement = _Statement(sql=sql, fields=fields)
         _statements[key] = statement
-    params = _values(statement, obj, add=False)
+    params = _values(statement, obj, connection, add=False)
     params.append(meta.pk.get_db_prep_save(obj.pk, connection=connection))
     with prepared_cursor(connection) as cursor:
         cursor.execute(statement.sql, params)
@@ -121,10 +122,11 @@ def save_fields(obj: Model, *names: str) -> None:
             raise DatabaseError("Save with update_fields did not affect any rows.")
 
 
-def _values(statement: _Statement, obj: Model, *, add: bool) -> list[Any]:
+def _values(
+    statement: _Statement, obj: Model, connection: BaseDatabaseWrapper, *, add: bool
+) -> list[Any]:
     """Each field's value as ``save()`` sends it: ``pre_save`` (``auto_now``), then the
-    database's form of it."""
-    connection = connections[obj._state.db or router.db_for_write(type(obj))]
+    database's form of it for ``connection`` (the one the statement runs on)."""
     values = []
     for field in statement.fields:
         value = field.pre_save(obj, add)
@@ -139,8 +141,3 @@ def _columns(fields: Sequence[Any], label: str) -> tuple[Field[Any, Any], ...]:
         if not getattr(field, "concrete", False) or field.primary_key:
             raise ValueError(f"{label}.{field.name}: not a column save_fields writes")
     return tuple(fields)
-
-
-def clear() -> None:
-    """Forget every built statement (after the schema changes, as in tests)."""
-    _statements.clear()
