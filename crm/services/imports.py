@@ -26,6 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from crm.batchwork import collector_spares_older, produced_in_child
 from crm.importing import (
     VCARD,
     ImportRow,
@@ -307,31 +308,45 @@ def _claim(job_id: int) -> bool:
     )
 
 
-class _CheckedBatches:
-    """The file's batches, each read and checked once. Reading and checking need no database,
-    so ``prepare`` checks the next batch while the database indexes the new contacts of the
-    one before it (``import_rows_apply`` calls it then): the two overlap in one thread."""
+def _checked_batches(
+    rows: Iterator[ImportRow], mapping: dict[str, str], size: int
+) -> Iterator[CheckedBatch]:
+    """The file's rows in batches of ``size``, each checked (no database)."""
+    while batch := list(itertools.islice(rows, size)):
+        yield import_rows_check(batch=batch, mapping=mapping)
 
-    def __init__(
-        self, rows: Iterator[ImportRow], mapping: dict[str, str], size: int
-    ) -> None:
-        self.rows, self.mapping, self.size = rows, mapping, size
+
+class _Ahead:
+    """The next checked batch, taken from ``source`` ahead of need: ``import_rows_apply``
+    calls ``prepare`` while the database indexes a batch's new contacts, so that taking the
+    next one (checking it, or reading it from the child that checks) overlaps that. A failure
+    to take it is kept for ``take``: the batch being written still commits."""
+
+    def __init__(self, source: Iterator[CheckedBatch]) -> None:
+        self.source = source
         self.ahead: CheckedBatch | None = None
+        self.failure: Exception | None = None
+        self.prepared = False
 
     def prepare(self) -> None:
-        if self.ahead is None:
-            batch = list(itertools.islice(self.rows, self.size))
-            self.ahead = import_rows_check(batch=batch, mapping=self.mapping)
+        if not self.prepared:
+            self.prepared = True
+            try:
+                self.ahead = next(self.source, None)
+            except Exception as exc:
+                self.failure = exc
 
     def take(self) -> CheckedBatch | None:
-        """The next batch, checked now unless it already is; None past the last row."""
+        """The next batch, taken now unless it already is; None past the last row."""
         self.prepare()
-        batch, self.ahead = self.ahead, None
-        return batch if batch is not None and batch.rows else None
+        if self.failure is not None:
+            raise self.failure
+        batch, self.ahead, self.prepared = self.ahead, None, False
+        return batch
 
 
 def import_job_run(
-    *, job_id: int, batch_size: int = IMPORT_BATCH_SIZE
+    *, job_id: int, batch_size: int = IMPORT_BATCH_SIZE, fork: bool | None = None
 ) -> ImportJob | None:
     """Run an import: claim it, then upsert its rows batch by batch after the cursor.
 
@@ -340,6 +355,9 @@ def import_job_run(
     its line and reason. Each batch is one transaction together with the cursor and counts, so
     a failure leaves no half-written batch. Returns None when the job was not claimable (a
     second run of the task, or a finished job).
+
+    The rows are read and checked in a forked child process where that is safe
+    (``crm.batchwork``), ahead of the batches this process writes; ``fork`` forces the choice.
     """
     if not _claim(job_id):
         return None
@@ -351,9 +369,16 @@ def import_job_run(
             parsed = _parsed(job)
             mapping = _in_file_order(job.mapping, parsed.headers)
             rows = itertools.islice(parsed.rows(), job.processed_rows, None)
-            batches = _CheckedBatches(rows, mapping, batch_size)
-            while batch := batches.take():
-                _run_batch(job, batch, actor, meanwhile=batches.prepare)
+            # The rows are checked in a child process while this one writes the batches.
+            with (
+                collector_spares_older(),
+                produced_in_child(
+                    _checked_batches(rows, mapping, batch_size), fork=fork
+                ) as checked,
+            ):
+                batches = _Ahead(checked)
+                while batch := batches.take():
+                    _run_batch(job, batch, actor, meanwhile=batches.prepare)
         except _Superseded:
             return None
         except Exception as exc:

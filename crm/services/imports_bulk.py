@@ -28,6 +28,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -384,19 +385,29 @@ def _db_values(draft: _Draft, fields: Sequence[Field[Any, Any]]) -> list[Any]:
     # The values as the instance holds them, past the fields' descriptors (a country field's
     # is its code, not a Country object built on each read).
     state = vars(draft.contact)
+    phone = draft.phone
     values = []
-    for model_field in fields:
-        if model_field.name == "phone" and draft.phone is not None:
+    for attname, model_field, always in _conversions(tuple(fields)):
+        if phone is not None and attname == "phone":
             # Already E.164 text: spares phonenumbers a parse and a validation per row.
-            values.append(draft.phone)
+            values.append(phone)
             continue
-        value = state[model_field.attname]
+        value = state[attname]
         # Text, numbers, ids and aware datetimes go to the driver as they are; the rest
         # (phone numbers, time zones, JSON) through the field's own conversion.
-        if isinstance(model_field, JSONField) or not isinstance(value, _PLAIN):
+        if always or not isinstance(value, _PLAIN):
             value = model_field.get_db_prep_save(value, connection)
         values.append(value)
     return values
+
+
+@cache
+def _conversions(
+    fields: tuple[Field[Any, Any], ...],
+) -> list[tuple[str, Field[Any, Any], bool]]:
+    """Per field: its attribute, itself, and whether its value always goes through its own
+    conversion (JSON does; other values only when they are not plain), worked out once."""
+    return [(f.attname, f, isinstance(f, JSONField)) for f in fields]
 
 
 _PLAIN = (str, int, dt.datetime, type(None))

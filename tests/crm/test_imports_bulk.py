@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+import signal
 import threading
 
 import pytest
@@ -18,7 +20,14 @@ from crm.models import (
     ImportJob,
     Tag,
 )
-from crm.services import consents_set, contact_create, import_job_create, import_job_run
+from crm.services import (
+    consents_set,
+    contact_create,
+    import_job_create,
+    import_job_retry,
+    import_job_run,
+    imports,
+)
 from crm.services.audit import audit_unseal
 from crm.services.imports_bulk import _search_text
 
@@ -49,8 +58,11 @@ HEADER = ["First Name", "Last Name", "Email", "Phone", "Country", "Company", "Ta
 
 
 @pytest.mark.smoke  # the embedded default (SQLite) imports through bulk_create
+@pytest.mark.parametrize(
+    "fork", [True, False], ids=["checked-in-a-child", "in-process"]
+)
 def test_a_5000_row_file_dedupes_in_the_file_and_against_the_database_and_rejects_bad_rows(
-    manager,
+    manager, fork
 ):
     for i in range(50):
         contact_create(
@@ -83,7 +95,7 @@ def test_a_5000_row_file_dedupes_in_the_file_and_against_the_database_and_reject
                 [f"Person{i}", "Lee", f"person{i}@example.com", "", "", "Acme", ""]
             )
     job = import_job_create(upload=csv_upload(HEADER, rows), actor=manager)
-    job = run(job, batch_size=2000)
+    job = run(job, batch_size=2000, fork=fork)
 
     assert job.status == ImportJob.Status.DONE
     assert job.processed_rows == 5000
@@ -230,6 +242,36 @@ def test_a_batch_checked_while_the_one_before_is_written_sees_what_that_one_wrot
         ("ben@example.com", "Again"),
         ("dee@example.com", "D"),
     ]
+
+
+def test_when_the_checking_process_dies_the_import_fails_after_its_last_whole_batch(
+    manager, monkeypatch
+):
+    """The child checking the rows is killed (out of memory, say) at the third batch: the two
+    batches before are committed, the job fails with a reason and can be resumed."""
+    checked = imports.import_rows_check
+
+    def check_then_die(*, batch, mapping):
+        if batch[0].line >= 6:  # the third batch of two rows
+            os.kill(os.getpid(), signal.SIGKILL)
+        return checked(batch=batch, mapping=mapping)
+
+    rows = [[f"P{i}", "Lee", f"p{i}@example.com"] for i in range(7)]
+    job = import_job_create(
+        upload=csv_upload(["First Name", "Last Name", "Email"], rows), actor=manager
+    )
+    monkeypatch.setattr(imports, "import_rows_check", check_then_die)
+    job = run(job, batch_size=2, fork=True)
+    assert job.status == ImportJob.Status.FAILED
+    assert "after 4 rows" in job.error
+    assert "checking the rows stopped unexpectedly" in job.error
+    assert (job.processed_rows, job.created_count) == (4, 4)
+    assert Contact.objects.count() == 4
+
+    monkeypatch.setattr(imports, "import_rows_check", checked)
+    import_job_retry(job=job)
+    job = run(job, batch_size=2, fork=True)  # what the queued task does
+    assert (job.status, job.processed_rows, job.created_count) == ("done", 7, 7)
 
 
 def test_imported_rows_are_stored_as_the_models_own_save_stores_them(manager):
