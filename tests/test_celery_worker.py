@@ -18,7 +18,14 @@ pytestmark = pytest.mark.services
 
 
 def run_task_in_a_real_worker(
-    *, broker: str, backend: str, database_url: str, tmp_path: Path
+    *,
+    broker: str,
+    backend: str,
+    database_url: str,
+    tmp_path: Path,
+    task: str = "crm.tasks.health_heartbeat",
+    args: tuple = (),
+    pool: str = "solo",
 ) -> dict:
     """Start ``celery -A config worker`` as its own process, send it a task like the web app would, and wait."""
     queue = f"test-{uuid.uuid4().hex[:8]}"  # never picks up messages meant for any other worker
@@ -30,6 +37,7 @@ def run_task_in_a_real_worker(
         "CELERY_BROKER_URL": broker,
         "CELERY_RESULT_BACKEND": backend,
         "DATABASE_URL": database_url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     log = (tmp_path / "worker.log").open("w")
     worker = subprocess.Popen(
@@ -38,7 +46,8 @@ def run_task_in_a_real_worker(
             "-A",
             "config",
             "worker",
-            "--pool=solo",
+            f"--pool={pool}",
+            "--concurrency=1",
             "--queues",
             queue,
             "--loglevel=INFO",
@@ -54,7 +63,7 @@ def run_task_in_a_real_worker(
     )
     try:
         client = Celery("client", broker=broker, backend=backend)
-        result = client.send_task("crm.tasks.health_heartbeat", queue=queue)
+        result = client.send_task(task, args=args, queue=queue)
         return result.get(timeout=90)
     finally:
         worker.terminate()
@@ -90,3 +99,42 @@ def test_a_worker_on_the_embedded_sqlite_transport_runs_a_task(tmp_path):
     assert payload["database"] == "ok"
     assert payload["vendor"] == "sqlite"
     assert payload["name"] == str(database)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prefork_worker_runs_an_import_checking_its_rows_in_a_child_process(
+    tmp_path, settings, manager
+):
+    """The deployed worker's pool (prefork) runs an import: its pool process, which
+    ``multiprocessing`` would refuse children, forks the child that checks the rows."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from crm.models import Contact
+    from crm.services import import_job_create
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    lines = ["First Name,Last Name,Email,Phone,Country"]
+    lines += [f"P{i},Lee,p{i}@example.com,+8210{5000_0000 + i},KR" for i in range(30)]
+    lines.append("Bad,Row,not-an-email,,KR")
+    upload = SimpleUploadedFile("people.csv", "\n".join(lines).encode())
+    job = import_job_create(upload=upload, actor=manager)
+    broker = "redis://127.0.0.1:6379/14"
+    name = connection.settings_dict["NAME"]
+    status = run_task_in_a_real_worker(
+        broker=broker,
+        backend=broker,
+        database_url=f"postgres://postgres@127.0.0.1:5432/{name}",
+        tmp_path=tmp_path,
+        task="crm.tasks.contact_import_run",
+        args=(job.pk,),
+        pool="prefork",
+    )
+    assert status == "done"
+    job.refresh_from_db()
+    assert (job.created_count, job.rejected_count) == (30, 1)
+    assert (
+        Contact.objects.filter(email__startswith="p", phone__startswith="+8210").count()
+        == 30
+    )
+    log = (tmp_path / "worker.log").read_text()
+    assert f"Import {job.pk}: rows checked in a child process" in log

@@ -26,7 +26,7 @@ from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm.batchwork import collector_spares_older, produced_in_child
+from crm.batchwork import can_fork, collector_spares_older, produced_in_child
 from crm.importing import (
     VCARD,
     ImportRow,
@@ -370,6 +370,12 @@ def import_job_run(
             mapping = _in_file_order(job.mapping, parsed.headers)
             rows = itertools.islice(parsed.rows(), job.processed_rows, None)
             # The rows are checked in a child process while this one writes the batches.
+            fork = can_fork() if fork is None else fork
+            logger.info(
+                "Import %s: rows checked %s",
+                job.pk,
+                "in a child process" if fork else "in the writing process",
+            )
             with (
                 collector_spares_older(),
                 produced_in_child(
