@@ -28,8 +28,7 @@ import datetime as dt
 import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import cache
-from typing import Any
+from typing import Any, TypeAlias
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -380,14 +379,15 @@ def _complete(draft: _Draft, now: dt.datetime) -> None:
         contact.created_at = now
 
 
-def _db_values(draft: _Draft, fields: Sequence[Field[Any, Any]]) -> list[Any]:
-    """The database values of ``fields`` for the draft's (completed) contact."""
+def _db_values(draft: _Draft, conversions: Sequence[_Conversion]) -> list[Any]:
+    """The database values of the fields of ``conversions`` for the draft's (completed)
+    contact."""
     # The values as the instance holds them, past the fields' descriptors (a country field's
     # is its code, not a Country object built on each read).
     state = vars(draft.contact)
     phone = draft.phone
     values = []
-    for attname, model_field, always in _conversions(tuple(fields)):
+    for attname, model_field, always in conversions:
         if phone is not None and attname == "phone":
             # Already E.164 text: spares phonenumbers a parse and a validation per row.
             values.append(phone)
@@ -401,12 +401,13 @@ def _db_values(draft: _Draft, fields: Sequence[Field[Any, Any]]) -> list[Any]:
     return values
 
 
-@cache
-def _conversions(
-    fields: tuple[Field[Any, Any], ...],
-) -> list[tuple[str, Field[Any, Any], bool]]:
+_Conversion: TypeAlias = "tuple[str, Field[Any, Any], bool]"
+
+
+def _conversions(fields: Sequence[Field[Any, Any]]) -> list[_Conversion]:
     """Per field: its attribute, itself, and whether its value always goes through its own
-    conversion (JSON does; other values only when they are not plain), worked out once."""
+    conversion (JSON does; other values only when they are not plain): worked out once per
+    batch, not per row."""
     return [(f.attname, f, isinstance(f, JSONField)) for f in fields]
 
 
@@ -471,6 +472,7 @@ def _contacts_insert(
         draft.contact.pk = pk
     fields = Contact._meta.concrete_fields
     columns = ", ".join(connection.ops.quote_name(str(f.column)) for f in fields)
+    conversions = _conversions(fields)
     # COPY is not run through execute(): its errors are made Django's here, so that a
     # concurrent insert of one of the emails is the IntegrityError the caller plans again on.
     with (
@@ -480,7 +482,7 @@ def _contacts_insert(
     ):
         for draft in drafts:
             _complete(draft, now)
-            copy.write_row(_db_values(draft, fields))
+            copy.write_row(_db_values(draft, conversions))
         meanwhile()  # the rows are sent: the database indexes them meanwhile
     for draft in drafts:
         draft.contact._state.adding = False
@@ -501,7 +503,8 @@ def _contacts_update(drafts: list[_Draft], now: dt.datetime) -> None:
         return
     by_name = {f.name: f for f in Contact._meta.concrete_fields}
     fields = [by_name[name] for name in _UPDATE_FIELDS]
-    rows = [_db_values(draft, fields) for draft in drafts]
+    conversions = _conversions(fields)
+    rows = [_db_values(draft, conversions) for draft in drafts]
     quote = connection.ops.quote_name
     table = Contact._meta.db_table
     sets = ", ".join(
