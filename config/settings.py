@@ -138,6 +138,9 @@ else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # The hot reads as prepared statements (crm.prepared); off behind a transaction-mode pooler.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+# A full rollup rebuild fills its contact-id ranges on this many connections at once (one per
+# CPU PostgreSQL may use for it; 1: one connection, in turn). PostgreSQL only.
+ROLLUP_REBUILD_CONNECTIONS = env.int("ROLLUP_REBUILD_CONNECTIONS", default=2)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}

@@ -53,7 +53,22 @@ from analytics.models import (
     TierDay,
 )
 from analytics.services.generation import rollups_changed
-from analytics.services.table_swap import rebuilt_table, swap_supported
+from analytics.services.parallel import (
+    Helpers,
+    as_completed,
+    run_elsewhere,
+    snapshot_export,
+)
+from analytics.services.table_swap import (
+    fresh_table_analyze,
+    fresh_table_create,
+    fresh_table_drop,
+    fresh_table_indexes,
+    fresh_table_swap,
+    rebuilt_table,
+    run_statement,
+    swap_supported,
+)
 from crm.models import Consent, Contact, OutboundMessage, Purchase, Refund, Segment
 from crm.models.contacts import effective_churn_at
 from crm.selectors import contact_filter
@@ -585,14 +600,24 @@ def _locked_state() -> RollupState:
     return RollupState.objects.select_for_update().get(pk=1)
 
 
-def _id_ranges(step: int) -> list[tuple[int, int]]:
+def _id_ranges(step: int, *, parts: int = 1) -> list[tuple[int, int]]:
+    """Contact-id ranges of at most ``step`` ids, and at least ``parts`` of them (one for each
+    helper) when there are enough ids."""
     bounds = Contact.objects.aggregate(low=Min("pk"), high=Max("pk"))
     if bounds["low"] is None:
         return []
     low, high = bounds["low"], bounds["high"]
+    step = max(1, min(step, -(-(high - low + 1) // parts)))
     return [
         (start, min(start + step - 1, high)) for start in range(low, high + 1, step)
     ]
+
+
+def _range_scope(low: int, high: int) -> Scope:
+    def scope(path: str) -> Q:
+        return Q(**{f"{path}__gte": low, f"{path}__lte": high})
+
+    return scope
 
 
 def _watermarks(state: RollupState) -> None:
@@ -600,15 +625,35 @@ def _watermarks(state: RollupState) -> None:
     state.last_points_entry_id = PointsEntry.objects.aggregate(m=Max("pk"))["m"] or 0
 
 
-@transaction.atomic
+def _rebuild_helpers() -> int:
+    """How many helper connections fill a rebuild's tables: none (one connection, in turn) on
+    SQLite, inside a caller's transaction (helpers would not see what it wrote), where a
+    contact rollup cannot be swapped, or when ``ROLLUP_REBUILD_CONNECTIONS`` is below 2."""
+    wanted: int = settings.ROLLUP_REBUILD_CONNECTIONS
+    if wanted < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return 0
+    if not all(swap_supported(model) for model in CONTACT_MODELS):
+        return 0
+    return wanted
+
+
 def rollups_rebuild(
     *, now: dt.datetime | None = None, progress: Progress | None = None
 ) -> int:
     """Rebuild every rollup from the raw tables; readers keep the old numbers until commit.
 
-    Returns the number of contact-id chunks processed.
+    On PostgreSQL, as its own transaction, the contact-id ranges are built at once on helper
+    connections reading the rebuild's snapshot. Returns the number of contact-id chunks.
     """
     now = now or timezone.now()
+    helpers = _rebuild_helpers()
+    if helpers:
+        return _rebuild_on_helpers(now=now, progress=progress, helpers=helpers)
+    return _rebuild_in_turn(now=now, progress=progress)
+
+
+@transaction.atomic
+def _rebuild_in_turn(*, now: dt.datetime, progress: Progress | None) -> int:
     state = _locked_state()
     _watermarks(state)
     ranges = _id_ranges(CHUNK)
@@ -625,11 +670,7 @@ def rollups_rebuild(
             if model not in fresh:
                 model.objects.all().delete()
         for index, (low, high) in enumerate(ranges, start=1):
-
-            def scope(path: str, low: int = low, high: int = high) -> Q:
-                return Q(**{f"{path}__gte": low, f"{path}__lte": high})
-
-            _build_contacts(scope, now=now, fresh=fresh)
+            _build_contacts(_range_scope(low, high), now=now, fresh=fresh)
             if progress:
                 progress(index, total, f"contacts {low}-{high}")
         _build_segments()
@@ -638,11 +679,76 @@ def rollups_rebuild(
         _build_tiers()
         if progress:
             progress(total, total, "tiers")
-        state.refreshed_at = state.rebuilt_at = now
-        state.save()
-        rollups_changed()
+        _rebuilt(state, now)
     # Leaving the block swapped the fresh table in, just before the commit: readers wait for
     # the renames only.
+    return len(ranges)
+
+
+def _rebuilt(state: RollupState, now: dt.datetime) -> None:
+    state.refreshed_at = state.rebuilt_at = now
+    state.save()
+    rollups_changed()
+
+
+def _rebuild_on_helpers(
+    *, now: dt.datetime, progress: Progress | None, helpers: int
+) -> int:
+    """The rebuild's transaction locks the state, takes the watermarks and exports its
+    snapshot; helpers create the fresh copies (committed, under no reader's name), fill one
+    contact-id range each in that snapshot while this transaction rebuilds segments and tiers,
+    then build the copies' indexes side by side. The copies are swapped in here, so readers
+    see the new rows when this transaction commits, as with one connection. A failure before
+    the swap drops the copies; after it, the next rebuild does."""
+    with Helpers(helpers) as pool, transaction.atomic():
+        state = _locked_state()  # a second rebuild waits here: the copies are ours
+        _watermarks(state)  # before the snapshot: what they miss, a refresh recomputes
+        swapping = False
+        try:
+            names = pool.run_all(
+                (fresh_table_create, model) for model in CONTACT_MODELS
+            )
+            fresh = dict(zip(CONTACT_MODELS, names, strict=True))
+            snapshot = snapshot_export()
+            ranges = _id_ranges(CHUNK, parts=helpers)
+            total = len(ranges) + 2
+            built = [
+                pool.submit(
+                    _build_contacts,
+                    _range_scope(low, high),
+                    now=now,
+                    fresh=fresh,
+                    snapshot=snapshot,
+                )
+                for low, high in ranges
+            ]
+            _build_segments()
+            _build_tiers()
+            for index, _done in enumerate(as_completed(built), start=1):
+                if progress:
+                    progress(index, total, "contacts")
+            if progress:
+                progress(total - 1, total, "segments and tiers")
+            indexes = {model: fresh_table_indexes(model) for model in CONTACT_MODELS}
+            # The biggest table's indexes first, so the last to finish is a small one.
+            pool.run_all(
+                (run_statement, index.build)
+                for model in CONTACT_MODELS
+                for index in indexes[model]
+            )
+            pool.run_all((fresh_table_analyze, model) for model in CONTACT_MODELS)
+            swapping = True
+            for model in CONTACT_MODELS:
+                fresh_table_swap(model, indexes[model])
+            if progress:
+                progress(total, total, "indexes")
+            _rebuilt(state, now)
+        except BaseException:
+            pool.stop()  # no helper writes to a copy any more
+            if not swapping:
+                for model in CONTACT_MODELS:
+                    run_elsewhere(fresh_table_drop, model)
+            raise
     return len(ranges)
 
 
@@ -684,26 +790,34 @@ def touched_contacts(
     return touched
 
 
-@transaction.atomic
 def rollups_refresh(*, now: dt.datetime | None = None) -> int:
     """Bring the rollups up to date: recompute every contact touched since the last run.
 
     The first run (no state yet) is a full rebuild. Returns how many contacts were recomputed.
     """
     now = now or timezone.now()
+    count, rebuild = _refresh_touched(now)
+    if rebuild:
+        # As a transaction of its own, so it can run on helper connections.
+        rollups_rebuild(now=now)
+    return count
+
+
+@transaction.atomic
+def _refresh_touched(now: dt.datetime) -> tuple[int, bool]:
+    """Recompute the touched contacts; or, on the first run and past ``REBUILD_ABOVE``
+    contacts (where id ranges over everything beat long ``IN`` lists), say that a rebuild is
+    due instead."""
     state = _locked_state()
     if state.refreshed_at is None:
-        rollups_rebuild(now=now)
-        return Contact.objects.count()
+        return Contact.objects.count(), True
     touched = touched_contacts(
         since=state.refreshed_at,
         last_response_id=state.last_response_id,
         last_points_entry_id=state.last_points_entry_id,
     )
     if len(touched) > REBUILD_ABOVE:
-        # Past this many contacts, id ranges over everything beat long IN lists.
-        rollups_rebuild(now=now)
-        return len(touched)
+        return len(touched), True
     _watermarks(state)
     ids = sorted(touched)
     for start in range(0, len(ids), TOUCHED_CHUNK):
@@ -719,4 +833,4 @@ def rollups_refresh(*, now: dt.datetime | None = None) -> int:
     state.refreshed_at = now
     state.save()
     rollups_changed()
-    return len(ids)
+    return len(ids), False
