@@ -138,3 +138,30 @@ def test_a_prefork_worker_runs_an_import_checking_its_rows_in_a_child_process(
     )
     log = (tmp_path / "worker.log").read_text()
     assert f"Import {job.pk}: rows checked in a child process" in log
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prefork_worker_rebuilds_the_rollups_on_helper_connections(tmp_path):
+    """The nightly rebuild in the deployed pool: its helper threads read the rebuild's
+    snapshot on connections of their own, from inside a pool process."""
+    from analytics.models import ContactDay
+    from tests.analytics.factories import at, buy
+    from tests.crm.factories import ContactFactory
+
+    contacts = [ContactFactory() for _ in range(3)]
+    for contact in contacts:
+        buy(contact, "12.00", "USD", at("2025-01-05"))
+    broker = "redis://127.0.0.1:6379/14"
+    name = connection.settings_dict["NAME"]
+    chunks = run_task_in_a_real_worker(
+        broker=broker,
+        backend=broker,
+        database_url=f"postgres://postgres@127.0.0.1:5432/{name}",
+        tmp_path=tmp_path,
+        task="analytics.tasks.metrics_rebuild_nightly",
+        pool="prefork",
+    )
+    assert chunks == 2  # three contacts, one range for each of the two helpers
+    assert ContactDay.objects.filter(day="2025-01-05", orders=1).count() == 3
+    log = (tmp_path / "worker.log").read_text()
+    assert "Rollups rebuilt: 2 contact-id ranges on 2 helper connections" in log

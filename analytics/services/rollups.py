@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 import zoneinfo
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
@@ -646,10 +647,19 @@ def rollups_rebuild(
     connections reading the rebuild's snapshot. Returns the number of contact-id chunks.
     """
     now = now or timezone.now()
+    started = time.monotonic()
     helpers = _rebuild_helpers()
     if helpers:
-        return _rebuild_on_helpers(now=now, progress=progress, helpers=helpers)
-    return _rebuild_in_turn(now=now, progress=progress)
+        chunks = _rebuild_on_helpers(now=now, progress=progress, helpers=helpers)
+    else:
+        chunks = _rebuild_in_turn(now=now, progress=progress)
+    logger.info(
+        "Rollups rebuilt: %d contact-id ranges on %s in %.1f s.",
+        chunks,
+        f"{helpers} helper connections" if helpers else "one connection",
+        time.monotonic() - started,
+    )
+    return chunks
 
 
 @transaction.atomic

@@ -8,10 +8,12 @@ but was never marked is left ``unknown`` and never resent automatically.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.core import signing
@@ -40,8 +42,9 @@ from django.db.models.functions import (
     NullIf,
     TruncDate,
 )
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
+from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.translation import gettext as _
 
 from crm.models import (
@@ -113,7 +116,24 @@ def public_url(path: str) -> str:
 
 
 def _signed_link(view: str, token: str) -> str:
-    return public_url(reverse(view, args=[token]))
+    """``reverse(view, args=[token])``, made absolute: the address around the token is worked
+    out once per view (a day's greetings link thousands of tokens to the same two views)."""
+    head, tail = _around_token(
+        view, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix()
+    )
+    return public_url(head + quote(token, safe=RFC3986_SUBDELIMS + "/~:@") + tail)
+
+
+TOKEN_MARK = "token0mark"  # what the token's place in a reversed address holds
+
+
+@functools.lru_cache(maxsize=16)
+def _around_token(view: str, urlconf: str, prefix: str) -> tuple[str, str]:
+    """``reverse`` puts the script prefix (``prefix``) in front of every address."""
+    head, _mark, tail = reverse(view, urlconf=urlconf, args=[TOKEN_MARK]).partition(
+        TOKEN_MARK
+    )
+    return head, tail
 
 
 def unsubscribe_url(*, contact_id: int, purpose: str = MARKETING) -> str:
@@ -284,6 +304,10 @@ def _message(
     )
 
 
+# Contact fields no message template, skip reason or salutation reads.
+UNREAD_BY_MESSAGES = ("phone", "attributes", "search_text")
+
+
 def _with_consent(
     contacts: QuerySet[Contact], *, purpose: str, scheduled_for: dt.datetime
 ) -> QuerySet[Contact]:
@@ -380,11 +404,16 @@ def plan_daily(
         )
         scheduled_for = _send_moment(moment, tz)
         # Skip the already planned before rendering; the unique key still decides races.
-        due_contacts = _with_consent(
-            contacts.filter(in_zone).filter(condition),
-            purpose=template.purpose,
-            scheduled_for=scheduled_for,
-        ).filter(~Exists(planned))
+        due_contacts = (
+            _with_consent(
+                contacts.filter(in_zone).filter(condition),
+                purpose=template.purpose,
+                scheduled_for=scheduled_for,
+            )
+            .filter(~Exists(planned))
+            # No message reads these; loading them parses a phone number and JSON per row.
+            .defer(*UNREAD_BY_MESSAGES)
+        )
         if exit_after_purchases:
             # Purchases not refunded in full; counted for the day's contacts only.
             kept = Purchase.objects.filter(

@@ -336,3 +336,36 @@ def test_opening_the_link_only_asks_to_confirm(client):
         mail.outbox[0].extra_headers["List-Unsubscribe-Post"]
         == "List-Unsubscribe=One-Click"
     )
+
+
+@pytest.mark.parametrize("prefix", ["/", "/crm-app/"])
+def test_a_signed_link_is_the_reversed_address_of_its_token(settings, prefix):
+    """The address around a token is worked out once per view: the link equals reversing the
+    view with the token, under any script prefix, made absolute by PUBLIC_BASE_URL."""
+    from django.urls import reverse, set_script_prefix
+
+    from crm.services.outreach import (
+        contact_links,
+        unsubscribe_token,
+        unsubscribe_url,
+    )
+
+    settings.PUBLIC_BASE_URL = "https://crm.example.com/"
+    set_script_prefix(prefix)
+    try:
+        token = unsubscribe_token(contact_id=4321, purpose="survey_email")
+        assert unsubscribe_url(contact_id=4321, purpose="survey_email") == (
+            "https://crm.example.com"
+            + reverse("crm:outreach_unsubscribe", args=[token])
+        )
+        links = contact_links(contact_id=98765, purpose="marketing_email")
+        marketing = unsubscribe_token(contact_id=98765)
+        assert links == {
+            "unsubscribe_link": "https://crm.example.com"
+            + reverse("crm:outreach_unsubscribe", args=[marketing]),
+            "preferences_link": "https://crm.example.com"
+            + reverse("crm:outreach_preferences", args=[marketing]),
+        }
+        assert links["unsubscribe_link"].startswith(f"https://crm.example.com{prefix}")
+    finally:
+        set_script_prefix("/")
