@@ -201,3 +201,19 @@ def test_a_refresh_past_the_limit_rebuilds_on_helpers(monkeypatch, settings):
     assert rollups_refresh() == 1
     assert used == [2]
     assert ContactDay.objects.filter(contact_id=contact.pk, orders=1).exists()
+
+
+def test_a_rebuild_with_no_contacts_on_helpers_empties_the_rollups(settings):
+    settings.ROLLUP_REBUILD_CONNECTIONS = 2
+    contact = ContactFactory()
+    message(contact, "sent", at("2025-01-05"))  # goes with the contact, as purchases do not
+    rollups_rebuild()
+    assert ContactDay.objects.filter(contact_id=contact.pk, outreach_sent=1).exists()
+    contact.delete()
+
+    assert rollups_rebuild() == 0  # no contact-id range to build
+
+    assert not ContactDay.objects.exists()
+    assert not CustomerSpan.objects.exists()
+    assert RollupState.objects.get().rebuilt_at is not None
+    assert _leftover_copies() == []
