@@ -206,7 +206,8 @@ def test_a_refresh_past_the_limit_rebuilds_on_helpers(monkeypatch, settings):
 def test_a_rebuild_with_no_contacts_on_helpers_empties_the_rollups(settings):
     settings.ROLLUP_REBUILD_CONNECTIONS = 2
     contact = ContactFactory()
-    message(contact, "sent", at("2025-01-05"))  # goes with the contact, as purchases do not
+    # A message goes with its contact when it is deleted (a purchase would stop that).
+    message(contact, "sent", at("2025-01-05"))
     rollups_rebuild()
     assert ContactDay.objects.filter(contact_id=contact.pk, outreach_sent=1).exists()
     contact.delete()
