@@ -5,6 +5,7 @@ import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from celery import Celery
@@ -71,16 +72,26 @@ def run_task_in_a_real_worker(
         log.close()
 
 
+REDIS = "redis://127.0.0.1:6379/14"
+
+
+def run_on_redis_and_the_test_database(*, tmp_path: Path, **task: Any) -> Any:
+    """``run_task_in_a_real_worker`` with Redis as broker and backend, on the test database
+    (the worker reads the rows the test committed)."""
+    name = connection.settings_dict["NAME"]
+    return run_task_in_a_real_worker(
+        broker=REDIS,
+        backend=REDIS,
+        database_url=f"postgres://postgres@127.0.0.1:5432/{name}",
+        tmp_path=tmp_path,
+        **task,
+    )
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_on_redis_reaches_the_database_and_returns_the_result(tmp_path):
-    broker = "redis://127.0.0.1:6379/14"
-    name = connection.settings_dict[
-        "NAME"
-    ]  # the test database: the worker reads the same one
-    database_url = f"postgres://postgres@127.0.0.1:5432/{name}"
-    payload = run_task_in_a_real_worker(
-        broker=broker, backend=broker, database_url=database_url, tmp_path=tmp_path
-    )
+    name = connection.settings_dict["NAME"]
+    payload = run_on_redis_and_the_test_database(tmp_path=tmp_path)
     assert payload["database"] == "ok"
     assert payload["vendor"] == "postgresql"
     assert payload["name"] == name
@@ -118,12 +129,7 @@ def test_a_prefork_worker_runs_an_import_checking_its_rows_in_a_child_process(
     lines.append("Bad,Row,not-an-email,,KR")
     upload = SimpleUploadedFile("people.csv", "\n".join(lines).encode())
     job = import_job_create(upload=upload, actor=manager)
-    broker = "redis://127.0.0.1:6379/14"
-    name = connection.settings_dict["NAME"]
-    status = run_task_in_a_real_worker(
-        broker=broker,
-        backend=broker,
-        database_url=f"postgres://postgres@127.0.0.1:5432/{name}",
+    status = run_on_redis_and_the_test_database(
         tmp_path=tmp_path,
         task="crm.tasks.contact_import_run",
         args=(job.pk,),
@@ -151,12 +157,7 @@ def test_a_prefork_worker_rebuilds_the_rollups_on_helper_connections(tmp_path):
     contacts = [ContactFactory() for _ in range(3)]
     for contact in contacts:
         buy(contact, "12.00", "USD", at("2025-01-05"))
-    broker = "redis://127.0.0.1:6379/14"
-    name = connection.settings_dict["NAME"]
-    chunks = run_task_in_a_real_worker(
-        broker=broker,
-        backend=broker,
-        database_url=f"postgres://postgres@127.0.0.1:5432/{name}",
+    chunks = run_on_redis_and_the_test_database(
         tmp_path=tmp_path,
         task="analytics.tasks.metrics_rebuild_nightly",
         pool="prefork",

@@ -756,10 +756,14 @@ def _rebuild_on_helpers(
         except BaseException:
             pool.stop()  # no helper writes to a copy any more
             if not swapping:
-                for model in CONTACT_MODELS:
-                    run_elsewhere(fresh_table_drop, model)
+                run_elsewhere(_drop_copies)
             raise
     return len(ranges)
+
+
+def _drop_copies() -> None:
+    for model in CONTACT_MODELS:
+        fresh_table_drop(model)
 
 
 def touched_contacts(
